@@ -1,0 +1,43 @@
+//! # nnet
+//!
+//! Fully connected tanh neural networks — the `d(0)-d(1)-...-d(L)` network of the lecture —
+//! trained on the CPU with hand-vectorized kernels, usable from Rust and, through a C ABI,
+//! from C and C++.
+//!
+//! - [`Network`]: layer sizes, the flat weight vector, `predict` and `classify`.
+//! - [`Network::gradient`]: backprop, `E_in`, `E_aug` with L2, L1 or weight elimination.
+//! - [`Network::train`]: SGD and mini-batch gradient descent, early stopping, restarts.
+//! - [`kernels`]: the matrix-vector, rank-1 and tanh kernels, one set per instruction set.
+//!
+//! ```
+//! use nnet::{Network, Output, TrainConfig};
+//! // learn y = x1 - x2 with a 2-4-1 network
+//! let x: Vec<f32> = (0..200).map(|i| ((i * 37) % 101) as f32 / 50.0 - 1.0).collect();
+//! let y: Vec<f32> = x.chunks(2).map(|r| r[0] - r[1]).collect();
+//! let mut net = Network::new(&[2, 4, 1], Output::Linear, 1, 0.3).unwrap();
+//! let cfg = TrainConfig { learning_rate: 0.05, epochs: 200, ..TrainConfig::default() };
+//! let report = net.train(&cfg, &x, &y, None).unwrap();
+//! assert!(report.train_error < 1e-2);
+//! ```
+#![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+pub mod error;
+mod gradient;
+pub mod kernels;
+mod network;
+mod regularization;
+mod rng;
+mod scaling;
+mod train;
+
+pub use error::{Error, Result};
+pub use kernels::{Isa, Kernels};
+pub use network::{Network, Output};
+pub use regularization::{RegKind, Regularization};
+pub use scaling::Scaling;
+pub use train::{EpochInfo, Order, TrainConfig, TrainReport};
+
+/// The crate version, e.g. "0.1.0".
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
