@@ -259,10 +259,15 @@ impl TrainReport {
         // the kept epoch
         if !val.is_empty() && self.best_epoch >= 1 && (self.best_epoch as f64) <= last {
             let xx = x(self.best_epoch as f64);
+            // the label goes left of the line near the right edge
+            let (tx, anchor) = if xx > RIGHT - 110.0 {
+                (xx - 4.0, "end")
+            } else {
+                (xx + 4.0, "start")
+            };
             let _ = writeln!(
                 s,
-                r##"<line x1="{xx:.1}" y1="{TOP}" x2="{xx:.1}" y2="{BOTTOM}" stroke="#888" stroke-dasharray="5 4"/><text x="{:.1}" y="{:.1}" fill="#555">best epoch {}</text>"##,
-                xx + 4.0,
+                r##"<line x1="{xx:.1}" y1="{TOP}" x2="{xx:.1}" y2="{BOTTOM}" stroke="#888" stroke-dasharray="5 4"/><text x="{tx:.1}" y="{:.1}" text-anchor="{anchor}" fill="#555">kept: epoch {}</text>"##,
                 TOP + 14.0,
                 self.best_epoch
             );
