@@ -105,7 +105,9 @@ fn run(dir: PathBuf) -> nnet::Result<()> {
     })?;
     bar.finish_and_clear();
     let train_secs = train_start.elapsed().as_secs_f64();
+    let t = Instant::now();
     let acc = test.accuracy(&net)?;
+    let predict_secs = t.elapsed().as_secs_f64();
     println!(
         "kept epoch {} of {} (E_val {:.5})",
         report.best_epoch, report.epochs_run, report.validation_error
@@ -115,7 +117,11 @@ fn run(dir: PathBuf) -> nnet::Result<()> {
         report.epochs_run,
         rate_sum / report.epochs_run as f64
     );
-    println!("test accuracy: {acc:.4}");
+    println!(
+        "test accuracy: {acc:.4} ({} images predicted in {predict_secs:.2} s, {:.0} samples/s)",
+        test.rows(),
+        test.rows() as f64 / predict_secs
+    );
     write_curve(
         &report,
         &out,

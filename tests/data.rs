@@ -141,7 +141,7 @@ fn csv_regression_targets_by_index_keep_the_chosen_order() {
     assert_eq!(ds.targets(), &[4.0, 2.0, 8.0, 6.0]);
     assert_eq!(ds.labels(), None);
     // by name, with spaces, CRLF, a blank line and a semicolon delimiter
-    let text = "x ; \"y\"\r\n 1.5 ; -2\r\n\r\n3;4e-1\r\n";
+    let text = "\u{feff}x ; \"y\"\r\n 1.5 ; -2\r\n\r\n3;4e-1\r\n";
     let ds = parse_csv(text, "t.csv", &CsvOptions::values(["y"]).delimiter(b';')).unwrap();
     assert_eq!(ds.inputs(), &[1.5, 3.0]);
     assert_eq!(ds.targets(), &[-2.0, 0.4]);
@@ -161,6 +161,11 @@ fn fann_xor_and_building() {
     let t = read_fann(data("fann-building/building.test")).unwrap();
     assert_eq!(t.rows(), 2104);
     assert_eq!(&t.targets()[..3], &[0.875141, 0.598953, 0.246073]);
+    let spiral = read_fann(data("fann-two-spiral/two-spiral.train")).unwrap();
+    assert_eq!(
+        (spiral.rows(), spiral.num_inputs(), spiral.num_outputs()),
+        (193, 2, 1)
+    );
 }
 
 #[test]

@@ -187,8 +187,8 @@ fn header_name(field: &str) -> &str {
 
 /// Parses CSV text with a header line; `name` (usually the file name) prefixes every error.
 ///
-/// Every line after the header is one sample with as many fields as the header; blank lines are
-/// skipped; fields may have surrounding spaces. Every field is a finite number; class-id
+/// Every line after the header is one sample with as many fields as the header; blank lines and
+/// a leading byte-order mark are skipped; fields may have surrounding spaces. Every field is a finite number; class-id
 /// columns hold non-negative integers below [`MAX_CLASSES`](super::MAX_CLASSES). The target
 /// columns are chosen by `options`; the other columns are the inputs, in file order.
 ///
@@ -211,6 +211,7 @@ pub fn parse_csv(text: &str, name: &str, options: &CsvOptions) -> Result<Dataset
                 "{name}: the file is empty (expected a header line)"
             ))
         })?;
+    let header_line = header_line.strip_prefix('\u{feff}').unwrap_or(header_line);
     let header: Vec<&str> = header_line.split(delim).map(header_name).collect();
     let width = header.len();
     if width < 2 {
