@@ -8,6 +8,8 @@
 //! - [`Network::gradient`]: backprop, `E_in`, `E_aug` with L2, L1 or weight elimination.
 //! - [`Network::train`]: SGD and mini-batch gradient descent, early stopping, restarts.
 //! - [`kernels`]: the matrix-vector, rank-1 and tanh kernels, one set per instruction set.
+//! - [`data`]: [`Dataset`] and loaders for CSV, FANN and IDX (MNIST) files.
+//! - [`TrainReport::write_svg`], [`TrainReport::write_csv`]: learning curves.
 //!
 //! ```
 //! use nnet::{Network, Output, TrainConfig};
@@ -23,15 +25,18 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod data;
 pub mod error;
 mod gradient;
 pub mod kernels;
 mod network;
 mod regularization;
+mod report;
 mod rng;
 mod scaling;
 mod train;
 
+pub use data::Dataset;
 pub use error::{Error, Result};
 pub use kernels::{Isa, Kernels};
 pub use network::{Network, Output};
