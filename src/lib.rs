@@ -26,6 +26,7 @@
 pub mod error;
 mod gradient;
 pub mod kernels;
+pub mod model_file;
 mod network;
 mod regularization;
 mod rng;
