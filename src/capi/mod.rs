@@ -23,17 +23,21 @@ use crate::error::Error;
 use crate::kernels::Isa;
 use crate::network::Network;
 
-pub mod io;
-pub mod kernels;
+// Declaration order is the order of the generated header.
 pub mod network;
+
 pub mod train;
+
+pub mod io;
+
+pub mod kernels;
 
 pub use io::*;
 pub use kernels::*;
 pub use network::*;
 pub use train::*;
 
-/// The result of a call: [`NNET_OK`] or one of the `NNET_ERR_*` codes.
+/// The result of a call: `NNET_OK` or one of the `NNET_ERR_*` codes.
 pub type NnetStatus = u32;
 
 /// Success.

@@ -233,7 +233,7 @@ pub unsafe extern "C" fn nnet_network_output(
     })
 }
 
-/// Copies the flat weight vector (SPEC section 1 layout) into `out`; `len` must equal D.
+/// Copies the flat weight vector (see "Weight layout" at the top) into `out`; `len` must equal D.
 ///
 /// # Safety
 /// `net` must be a live handle and `out` point to `len` writable floats.

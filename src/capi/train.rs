@@ -192,7 +192,7 @@ pub extern "C" fn nnet_regularization_default() -> NnetRegularization {
     )
 }
 
-/// Trains `net` (SPEC section 3) on `rows` row-major rows of `x` (`n_in` = d(0) values each)
+/// Trains `net` with stochastic or mini-batch gradient descent on `rows` row-major rows of `x` (`n_in` = d(0) values each)
 /// and `y` (`n_out` = d(L) each). A validation set for early stopping and for choosing among
 /// restarts is given by `val_x`, `val_y` and `val_rows`; with `val_rows == 0` there is none and
 /// `val_x`, `val_y` are ignored (they may be NULL). `report` may be NULL.
