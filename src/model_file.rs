@@ -14,7 +14,7 @@
 //! | 0 | 8 | magic: the bytes `89 4E 4E 45 54 0D 0A 1A` (`\x89NNET\r\n\x1a`) |
 //! | 8 | 4 | format version, `u32` = 1 |
 //! | 12 | 4 | output transform, `u32`: 0 linear, 1 tanh |
-//! | 16 | 4 | flags, `u32`: bit 0 the network holds a [`Scaling`](crate::Scaling), bit 1 it also standardizes targets (needs bit 0); every other bit 0 |
+//! | 16 | 4 | flags, `u32`: bit 0 the network holds a [`Scaling`], bit 1 it also standardizes targets (needs bit 0); every other bit 0 |
 //! | 20 | 4 | `n`, `u32`, at least 2 |
 //! | 24 | 8 n | the layer sizes `d(0) .. d(L)`, `u64` each, every one >= 1 |
 //! | 24 + 8 n | 8 | `D`, `u64`; must equal `sum (d(l-1)+1) d(l)` |
