@@ -25,10 +25,12 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod capi;
 pub mod data;
 pub mod error;
 mod gradient;
 pub mod kernels;
+pub mod model_file;
 mod network;
 mod regularization;
 mod report;

@@ -1,0 +1,309 @@
+//! Training through the C ABI: the configuration structs and `nnet_train`.
+
+use std::ffi::c_void;
+use std::ops::ControlFlow;
+
+use super::network::{NnetNetwork, batch, fallible_clone};
+use super::{CResult, Fail, NnetStatus, check_ptr, guard, guard_value, net_mut, net_ref};
+use crate::error::Error;
+use crate::regularization::{RegKind, Regularization};
+use crate::train::{EpochInfo, Order, TrainConfig};
+
+/// `NNET_REG_NONE`: no regularizer.
+pub const NNET_REG_NONE: u32 = 0;
+/// `NNET_REG_L2`: weight decay, `Omega = sum w^2`.
+pub const NNET_REG_L2: u32 = 1;
+/// `NNET_REG_L1`: `Omega = sum |w|`.
+pub const NNET_REG_L1: u32 = 2;
+/// `NNET_REG_WEIGHT_ELIMINATION`: `Omega = sum (w/w0)^2 / (1 + (w/w0)^2)`.
+pub const NNET_REG_WEIGHT_ELIMINATION: u32 = 3;
+
+/// `NNET_ORDER_SHUFFLE`: a new random permutation every epoch (the default).
+pub const NNET_ORDER_SHUFFLE: u32 = 0;
+/// `NNET_ORDER_SEQUENTIAL`: rows in order every epoch.
+pub const NNET_ORDER_SEQUENTIAL: u32 = 1;
+/// `NNET_ORDER_RANDOM_PICK`: N rows drawn uniformly with replacement.
+pub const NNET_ORDER_RANDOM_PICK: u32 = 2;
+
+/// The regularizer of `E_aug = E_in + lambda * Omega(w)`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NnetRegularization {
+    /// `NNET_REG_*`.
+    pub kind: u32,
+    /// `lambda >= 0`, finite.
+    pub lambda: f32,
+    /// The weight-elimination scale, finite and > 0; default 1.
+    pub w0: f32,
+    /// 1: Omega also sums the bias rows (default, as in the lecture); 0: it skips them. Any
+    /// other value is an error.
+    pub include_bias: u8,
+}
+
+impl NnetRegularization {
+    /// Validates every field and converts; never transmutes.
+    pub(crate) fn convert(self) -> CResult<Regularization> {
+        let include_bias = match self.include_bias {
+            0 => false,
+            1 => true,
+            v => {
+                return Err(Fail::invalid(format!(
+                    "include_bias must be 0 or 1, got {v}"
+                )));
+            }
+        };
+        let reg = Regularization {
+            kind: RegKind::from_u32(self.kind)?,
+            lambda: self.lambda,
+            w0: self.w0,
+            include_bias,
+        };
+        reg.validate()?;
+        Ok(reg)
+    }
+
+    fn from_rust(r: &Regularization) -> NnetRegularization {
+        NnetRegularization {
+            kind: r.kind.to_u32(),
+            lambda: r.lambda,
+            w0: r.w0,
+            include_bias: r.include_bias as u8,
+        }
+    }
+}
+
+/// What one epoch measured; passed to the `on_epoch` callback.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NnetEpochInfo {
+    /// 1-based epoch number.
+    pub epoch: u32,
+    /// `E_in` after this epoch.
+    pub train_error: f64,
+    /// `E_val` after this epoch; NaN without a validation set.
+    pub validation_error: f64,
+}
+
+/// The per-epoch callback: `info` is valid only during the call; `user` is
+/// `NnetTrainConfig.user`. Returning non-zero stops training. It runs on the thread that
+/// called `nnet_train`, must not unwind or `longjmp` out, and must not change or free the
+/// network being trained (reading it, e.g. `nnet_predict`, sees the weights from before
+/// `nnet_train` was called).
+pub type NnetEpochCallback =
+    Option<unsafe extern "C" fn(info: *const NnetEpochInfo, user: *mut c_void) -> i32>;
+
+/// Training settings; start from `nnet_train_config_default()` and change what you need.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct NnetTrainConfig {
+    /// eta, finite and > 0. Default 0.01.
+    pub learning_rate: f32,
+    /// The maximum number of epochs, >= 1. Default 100.
+    pub epochs: u32,
+    /// Samples per update, >= 1; 1 is per-sample SGD. Default 1.
+    pub batch_size: u32,
+    /// `NNET_ORDER_*`. Default `NNET_ORDER_SHUFFLE`.
+    pub order: u32,
+    /// The regularizer. Default none (w0 = 1, include_bias = 1).
+    pub regularization: NnetRegularization,
+    /// Early stopping: stop after this many epochs without a better validation error;
+    /// 0 = off. Default 0.
+    pub patience: u32,
+    /// Extra random restarts; 0 = train the given weights only. Default 0.
+    pub restarts: u32,
+    /// Seeds the sample order and the restarts' initialization. Default 0.
+    pub seed: u64,
+    /// The initialization range r of restarts, finite and >= 0. Default 0.1.
+    pub init_range: f32,
+    /// Worker threads; 0 = all cores. Results do not depend on it. Default 0.
+    pub threads: u32,
+    /// Called after every epoch; may be NULL. Non-zero stops training.
+    pub on_epoch: NnetEpochCallback,
+    /// Passed to `on_epoch` unchanged.
+    pub user: *mut c_void,
+}
+
+/// The outcome of `nnet_train`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NnetTrainReport {
+    /// Epochs run (of the run that was kept, when restarting).
+    pub epochs_run: u32,
+    /// The epoch whose weights the network ends with.
+    pub best_epoch: u32,
+    /// `E_in` of the weights the network ends with.
+    pub train_error: f64,
+    /// `E_val` of those weights; NaN without a validation set.
+    pub validation_error: f64,
+}
+
+impl NnetTrainConfig {
+    fn convert(self) -> CResult<TrainConfig> {
+        let cfg = TrainConfig {
+            learning_rate: self.learning_rate,
+            epochs: self.epochs,
+            batch_size: usize::try_from(self.batch_size)
+                .map_err(|_| Fail::invalid(format!("batch size {} too large", self.batch_size)))?,
+            order: Order::from_u32(self.order)?,
+            regularization: self.regularization.convert()?,
+            patience: self.patience,
+            restarts: self.restarts,
+            seed: self.seed,
+            init_range: self.init_range,
+            threads: usize::try_from(self.threads)
+                .map_err(|_| Fail::invalid(format!("threads {} too large", self.threads)))?,
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}
+
+/// The defaults for every field of `NnetTrainConfig` (callback and user NULL).
+#[unsafe(no_mangle)]
+pub extern "C" fn nnet_train_config_default() -> NnetTrainConfig {
+    let d = TrainConfig::default();
+    NnetTrainConfig {
+        learning_rate: d.learning_rate,
+        epochs: d.epochs,
+        batch_size: u32::try_from(d.batch_size).unwrap_or(1),
+        order: d.order.to_u32(),
+        regularization: NnetRegularization::from_rust(&d.regularization),
+        patience: d.patience,
+        restarts: d.restarts,
+        seed: d.seed,
+        init_range: d.init_range,
+        threads: u32::try_from(d.threads).unwrap_or(0),
+        on_epoch: None,
+        user: std::ptr::null_mut(),
+    }
+}
+
+/// The default regularization: none, lambda 0, w0 1, include_bias 1.
+#[unsafe(no_mangle)]
+pub extern "C" fn nnet_regularization_default() -> NnetRegularization {
+    guard_value(
+        NnetRegularization {
+            kind: NNET_REG_NONE,
+            lambda: 0.0,
+            w0: 1.0,
+            include_bias: 1,
+        },
+        || NnetRegularization::from_rust(&Regularization::default()),
+    )
+}
+
+/// Trains `net` with stochastic or mini-batch gradient descent on `rows` row-major rows of `x` (`n_in` = d(0) values each)
+/// and `y` (`n_out` = d(L) each). A validation set for early stopping and for choosing among
+/// restarts is given by `val_x`, `val_y` and `val_rows`; with `val_rows == 0` there is none and
+/// `val_x`, `val_y` are ignored (they may be NULL). `report` may be NULL.
+///
+/// Outcomes:
+/// - `NNET_OK`: the network holds the trained weights (the best validation epoch with a
+///   validation set); `*report` is written when not NULL.
+/// - `NNET_ERR_STOPPED`: the callback returned non-zero; the network holds the weights
+///   training ended with (as on success, up to the stopping epoch), and `*report` IS written.
+/// - `NNET_ERR_DIVERGED`: a loss or weight became non-finite; the network holds the last
+///   finite weights (from before the diverging epoch); `*report` is not written.
+/// - any other failure: nothing is changed (training runs on a copy that is kept only on the
+///   outcomes above).
+///
+/// # Safety
+/// `net` must be a live handle not used by another thread during the call; `cfg` readable;
+/// `x`, `y` must point to `rows * n_in` and `rows * n_out` floats, `val_x`, `val_y` (when
+/// `val_rows > 0`) to `val_rows * n_in` and `val_rows * n_out`; `report` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nnet_train(
+    net: *mut NnetNetwork,
+    cfg: *const NnetTrainConfig,
+    x: *const f32,
+    y: *const f32,
+    rows: usize,
+    n_in: usize,
+    n_out: usize,
+    val_x: *const f32,
+    val_y: *const f32,
+    val_rows: usize,
+    report: *mut NnetTrainReport,
+) -> NnetStatus {
+    guard(|| {
+        // SAFETY: the caller guarantees a live handle; the shared borrow ends before the
+        // callback runs (training works on a copy).
+        let original = unsafe { net_ref(net)? };
+        check_ptr(cfg, "cfg")?;
+        // SAFETY: checked non-NULL and aligned; the caller guarantees a readable struct.
+        let ccfg = unsafe { *cfg };
+        let rcfg = ccfg.convert()?;
+        let (d0, dl) = (original.num_inputs(), original.num_outputs());
+        // SAFETY: the caller guarantees the buffer sizes.
+        let xs = unsafe { batch(x, rows, n_in, d0, "x")? };
+        // SAFETY: the caller guarantees the buffer sizes.
+        let ys = unsafe { batch(y, rows, n_out, dl, "y")? };
+        let val = if val_rows == 0 {
+            None
+        } else {
+            // SAFETY: the caller guarantees the buffer sizes.
+            let vx = unsafe { batch(val_x, val_rows, n_in, d0, "val_x")? };
+            // SAFETY: the caller guarantees the buffer sizes.
+            let vy = unsafe { batch(val_y, val_rows, n_out, dl, "val_y")? };
+            Some((vx, vy))
+        };
+        if !report.is_null() {
+            check_ptr(report, "report")?;
+        }
+        let mut work = fallible_clone(original)?;
+        let callback = ccfg.on_epoch;
+        let user = ccfg.user;
+        let outcome = work.train_with_callback(&rcfg, xs, ys, val, |info: &EpochInfo| {
+            let Some(cb) = callback else {
+                return ControlFlow::Continue(());
+            };
+            let c = NnetEpochInfo {
+                epoch: info.epoch,
+                train_error: info.train_error,
+                validation_error: info.validation_error,
+            };
+            // SAFETY: the caller provided a callback with this signature; `c` lives for the
+            // call.
+            if unsafe { cb(&c, user) } != 0 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+        match outcome {
+            Ok(r) => {
+                // SAFETY: the caller guarantees exclusive use of the live handle; no other
+                // reference to it is alive here.
+                let target = unsafe { net_mut(net)? };
+                *target = work;
+                if !report.is_null() {
+                    let c = NnetTrainReport {
+                        epochs_run: r.epochs_run,
+                        best_epoch: r.best_epoch,
+                        train_error: r.train_error,
+                        validation_error: r.validation_error,
+                    };
+                    // SAFETY: checked non-NULL and aligned above; the caller guarantees it
+                    // is writable.
+                    unsafe { report.write(c) };
+                }
+                if r.stopped_by_callback {
+                    return Err(Error::Stopped(format!(
+                        "the on_epoch callback stopped training after epoch {} (the network keeps \
+                         the weights of epoch {}; the report is written)",
+                        r.epochs_run, r.best_epoch
+                    ))
+                    .into());
+                }
+                Ok(())
+            }
+            Err(e @ Error::Diverged(_)) => {
+                // SAFETY: as above.
+                let target = unsafe { net_mut(net)? };
+                *target = work;
+                Err(e.into())
+            }
+            Err(e) => Err(e.into()),
+        }
+    })
+}
