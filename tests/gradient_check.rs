@@ -93,13 +93,9 @@ fn check(case: &Case) -> f64 {
     let y32 = rng.vec(case.rows * layers.last().unwrap(), -ymax, ymax);
     let (w, x, y) = (to_f64(&w32), to_f64(&x32), to_f64(&y32));
 
-    let net = Network::from_weights(layers, case.output, &w32).unwrap();
-    let (g, e) = net.gradient(&x32, &y32, &case.reg).unwrap();
-    assert_eq!(g.len(), d);
-
     let fd = finite_differences(layers, tanh_out, &case.reg, &w, &x, &y);
     let scale = norm(&fd).max(1.0);
-    let what = format!(
+    let base = format!(
         "{layers:?} {:?} {:?} lambda {} w0 {} bias {} rows {}",
         case.output, case.reg.kind, case.reg.lambda, case.reg.w0, case.reg.include_bias, case.rows
     );
@@ -113,32 +109,40 @@ fn check(case: &Case) -> f64 {
     let oracle_err = max_abs_diff(&bp, &fd) / scale;
     assert!(
         oracle_err <= 1e-7,
-        "{what}: reference backprop off by {oracle_err:e}"
-    );
-
-    let err = max_abs_diff(&to_f64(&g), &fd) / scale;
-    assert!(
-        err <= GRAD_TOL,
-        "{what}: gradient off by {err:e} (relative to norm {scale}); got {g:?}, expected {fd:?}"
+        "{base}: reference backprop off by {oracle_err:e}"
     );
 
     let e_ref = e_aug(layers, tanh_out, &case.reg, &w, &x, &y);
-    assert!(
-        (e - e_ref).abs() <= value_tol(e_ref),
-        "{what}: E_aug {e} vs f64 {e_ref}"
-    );
     let ein_ref = e_in(layers, tanh_out, &w, &x, &y);
-    let ein = net.error(&x32, &y32).unwrap();
-    assert!(
-        (ein - ein_ref).abs() <= value_tol(ein_ref),
-        "{what}: E_in {ein} vs f64 {ein_ref}"
-    );
-    if !case.reg.is_active() {
-        assert_eq!(e, ein, "{what}: without a regularizer E_aug is E_in");
-    } else {
-        assert!(e > ein, "{what}: Omega > 0 for nonzero weights");
+    let mut worst: f64 = 0.0;
+    for kernels in all_kernels() {
+        let what = format!("{base} ({})", kernels.isa());
+        let mut net = Network::from_weights(layers, case.output, &w32).unwrap();
+        net.set_kernels(kernels);
+        let (g, e) = net.gradient(&x32, &y32, &case.reg).unwrap();
+        assert_eq!(g.len(), d);
+        let err = max_abs_diff(&to_f64(&g), &fd) / scale;
+        assert!(
+            err <= GRAD_TOL,
+            "{what}: gradient off by {err:e} (relative to norm {scale}); got {g:?}, expected {fd:?}"
+        );
+        worst = worst.max(err);
+        assert!(
+            (e - e_ref).abs() <= value_tol(e_ref),
+            "{what}: E_aug {e} vs f64 {e_ref}"
+        );
+        let ein = net.error(&x32, &y32).unwrap();
+        assert!(
+            (ein - ein_ref).abs() <= value_tol(ein_ref),
+            "{what}: E_in {ein} vs f64 {ein_ref}"
+        );
+        if !case.reg.is_active() {
+            assert_eq!(e, ein, "{what}: without a regularizer E_aug is E_in");
+        } else {
+            assert!(e > ein, "{what}: Omega > 0 for nonzero weights");
+        }
     }
-    err
+    worst
 }
 
 #[test]

@@ -29,43 +29,53 @@ fn close(got: f32, want: f64) -> bool {
 fn predict_matches_an_f64_forward_pass() {
     for (si, layers) in SHAPES.into_iter().enumerate() {
         for output in [Output::Linear, Output::Tanh] {
-            let tanh_out = output == Output::Tanh;
-            let mut rng = TestRng::new(si as u64 * 2 + tanh_out as u64);
+            let mut rng = TestRng::new(si as u64 * 2 + output.to_u32() as u64);
             // weights scaled so that hidden units are neither saturated nor linear
             let scale = 1.5 / (layers[0] as f32 + 1.0).sqrt();
             let w = rng.vec(num_weights(layers), -scale, scale);
-            let net = Network::from_weights(layers, output, &w).unwrap();
-            let (n_in, n_out) = (layers[0], *layers.last().unwrap());
-            let rows = 7;
-            let x = rng.vec(rows * n_in, -2.0, 2.0);
-            let y = net.predict(&x).unwrap();
-            assert_eq!(y.len(), rows * n_out);
-            let wf = to_f64(&w);
-            for r in 0..rows {
-                let want = outputs(layers, tanh_out, &wf, &to_f64(&x[r * n_in..(r + 1) * n_in]));
-                for k in 0..n_out {
-                    let got = y[r * n_out + k];
-                    assert!(
-                        close(got, want[k]),
-                        "{layers:?} {output:?} row {r} output {k}: {got} vs {}",
-                        want[k]
-                    );
-                    if tanh_out {
-                        assert!(got.abs() <= 1.0);
-                    }
-                }
-                // one row at a time gives the same bits as the batch
-                let single = net.predict(&x[r * n_in..(r + 1) * n_in]).unwrap();
-                assert_eq!(bits(&single), bits(&y[r * n_out..(r + 1) * n_out]));
+            let x = rng.vec(7 * layers[0], -2.0, 2.0);
+            for kernels in all_kernels() {
+                let mut net = Network::from_weights(layers, output, &w).unwrap();
+                net.set_kernels(kernels);
+                check_predict(&net, &w, &x);
             }
-            // predict_into writes the same values
-            let mut out = vec![f32::NAN; rows * n_out];
-            net.predict_into(&x, &mut out).unwrap();
-            assert_eq!(bits(&out), bits(&y));
-            // predict does not change the network
-            assert_eq!(bits(net.weights()), bits(&w));
         }
     }
+}
+
+fn check_predict(net: &Network, w: &[f32], x: &[f32]) {
+    let layers = net.layers();
+    let tanh_out = net.output() == Output::Tanh;
+    let (n_in, n_out) = (net.num_inputs(), net.num_outputs());
+    let rows = x.len() / n_in;
+    let what = format!("{layers:?} {:?} ({})", net.output(), net.kernels().isa());
+    let y = net.predict(x).unwrap();
+    assert_eq!(y.len(), rows * n_out);
+    let wf = to_f64(w);
+    for r in 0..rows {
+        let xr = &x[r * n_in..(r + 1) * n_in];
+        let want = outputs(layers, tanh_out, &wf, &to_f64(xr));
+        let got = &y[r * n_out..(r + 1) * n_out];
+        for k in 0..n_out {
+            assert!(
+                close(got[k], want[k]),
+                "{what} row {r} output {k}: {} vs {}",
+                got[k],
+                want[k]
+            );
+            if tanh_out {
+                assert!(got[k].abs() <= 1.0, "{what}");
+            }
+        }
+        // one row at a time gives the same bits as the batch
+        assert_eq!(bits(&net.predict(xr).unwrap()), bits(got), "{what}");
+    }
+    // predict_into writes the same values
+    let mut out = vec![f32::NAN; rows * n_out];
+    net.predict_into(x, &mut out).unwrap();
+    assert_eq!(bits(&out), bits(&y), "{what}");
+    // predict does not change the network
+    assert_eq!(bits(net.weights()), bits(w), "{what}");
 }
 
 #[test]
@@ -230,4 +240,41 @@ fn classify_several_outputs_is_the_argmax() {
             );
         }
     }
+}
+
+#[test]
+fn predict_and_gradient_from_several_threads_at_once() {
+    // SPEC section 5: predict and gradient on a shared network may run concurrently
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Network>();
+    let layers = [6, 9, 3];
+    let mut rng = TestRng::new(8);
+    let net = Network::from_weights(
+        &layers,
+        Output::Tanh,
+        &rng.vec(num_weights(&layers), -0.5, 0.5),
+    )
+    .unwrap();
+    let x = rng.vec(6 * 40, -1.0, 1.0);
+    let y = rng.vec(3 * 40, -1.0, 1.0);
+    let reg = nnet::Regularization::l2(0.01);
+    let p0 = bits(&net.predict(&x).unwrap());
+    let (g0, e0) = net.gradient(&x, &y, &reg).unwrap();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    for _ in 0..20 {
+                        assert_eq!(bits(&net.predict(&x).unwrap()), p0);
+                        let (g, e) = net.gradient(&x, &y, &reg).unwrap();
+                        assert_eq!(bits(&g), bits(&g0));
+                        assert_eq!(e, e0);
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+    });
 }

@@ -61,12 +61,20 @@ struct Case {
 
 fn run(case: &Case, seed: u64) {
     let layers = case.layers;
-    let tanh_out = case.output == Output::Tanh;
     let mut rng = TestRng::new(seed);
     let w0 = rng.vec_away_from_zero(num_weights(layers), 0.05, 0.7);
     let x = rng.vec(case.rows * layers[0], -1.0, 1.0);
     let y = rng.vec(case.rows * layers.last().unwrap(), -0.9, 0.9);
-    let mut net = Network::from_weights(layers, case.output, &w0).unwrap();
+    for kernels in all_kernels() {
+        let mut net = Network::from_weights(layers, case.output, &w0).unwrap();
+        net.set_kernels(kernels);
+        check_run(case, &mut net, &w0, &x, &y);
+    }
+}
+
+fn check_run(case: &Case, net: &mut Network, w0: &[f32], x: &[f32], y: &[f32]) {
+    let layers = case.layers;
+    let tanh_out = case.output == Output::Tanh;
     let cfg = TrainConfig {
         learning_rate: case.eta,
         epochs: case.epochs,
@@ -75,27 +83,28 @@ fn run(case: &Case, seed: u64) {
         regularization: case.reg,
         ..TrainConfig::default()
     };
-    let report = net.train(&cfg, &x, &y, None).unwrap();
+    let report = net.train(&cfg, x, y, None).unwrap();
     let (w_ref, e_ref) = unrolled(
         layers,
         tanh_out,
-        &w0,
-        &x,
-        &y,
+        w0,
+        x,
+        y,
         case.eta as f64,
         &case.reg,
         case.batch,
         case.epochs as usize,
     );
     let what = format!(
-        "{layers:?} {:?} {:?} lambda {} w0 {} bias {} batch {} rows {}",
+        "{layers:?} {:?} {:?} lambda {} w0 {} bias {} batch {} rows {} ({})",
         case.output,
         case.reg.kind,
         case.reg.lambda,
         case.reg.w0,
         case.reg.include_bias,
         case.batch,
-        case.rows
+        case.rows,
+        net.kernels().isa()
     );
     let w = to_f64(net.weights());
     let scale = w_ref.iter().fold(1.0f64, |m, v| m.max(v.abs()));
@@ -104,7 +113,7 @@ fn run(case: &Case, seed: u64) {
         err <= TOL,
         "{what}: weights off by {err:e}\n got {w:?}\n want {w_ref:?}"
     );
-    let moved = max_abs_diff(&w_ref, &to_f64(&w0));
+    let moved = max_abs_diff(&w_ref, &to_f64(w0));
     assert!(
         moved > 100.0 * TOL * scale,
         "{what}: the weights barely moved ({moved:e})"
@@ -127,7 +136,7 @@ fn run(case: &Case, seed: u64) {
         report.train_error,
         report.history.last().unwrap().train_error
     );
-    assert_eq!(report.train_error, net.error(&x, &y).unwrap());
+    assert_eq!(report.train_error, net.error(x, y).unwrap());
 }
 
 #[test]

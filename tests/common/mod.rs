@@ -6,7 +6,16 @@
 
 #![allow(dead_code)]
 
-use nnet::{RegKind, Regularization};
+use nnet::{Isa, Kernels, RegKind, Regularization};
+
+/// A kernel table for every instruction set this CPU runs, the scalar reference first, so
+/// that each test covers every kernel path on the machine it runs on.
+pub fn all_kernels() -> Vec<Kernels> {
+    Isa::available()
+        .into_iter()
+        .filter_map(Kernels::for_isa)
+        .collect()
+}
 
 /// splitmix64: deterministic test data without depending on the crate's generator.
 pub struct TestRng(u64);
