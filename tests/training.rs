@@ -437,8 +437,11 @@ fn the_same_seed_gives_bitwise_identical_weights() {
             for threads in [1, 2, 3] {
                 assert_eq!(train(threads, 5).0, a, "{what} threads {threads}");
             }
-            // another seed changes the restart (and the order unless sequential)
-            assert_ne!(train(0, 6).0, a, "{what}: the seed is used");
+            // another seed changes the sample order (with Sequential it only changes the
+            // restart, which may or may not be the run that is kept)
+            if order != Order::Sequential {
+                assert_ne!(train(0, 6).0, a, "{what}: the seed is used");
+            }
         }
     }
     // the seed also fixes initialization
