@@ -142,12 +142,8 @@ fn early_stopping_restores_the_best_epochs_weights() {
             "{what}: not the last epoch's weights"
         );
         // and the report's errors are those of the weights it holds
-        assert_eq!(
-            net.error(&d.vx, &d.vy).unwrap(),
-            report.validation_error,
-            "{what}"
-        );
-        assert_eq!(net.error(&d.x, &d.y).unwrap(), report.train_error, "{what}");
+        assert_same_error(net.error(&d.vx, &d.vy).unwrap(), report.validation_error);
+        assert_same_error(net.error(&d.x, &d.y).unwrap(), report.train_error);
     }
 }
 
@@ -274,7 +270,7 @@ fn restarts_keep_the_run_with_the_lowest_validation_error() {
     assert_eq!(report.history, want.history);
     assert_eq!(report.best_epoch, want.best_epoch);
     assert_eq!(report.epochs_run, want.epochs_run);
-    assert_eq!(net.error(&d.vx, &d.vy).unwrap(), report.validation_error);
+    assert_same_error(net.error(&d.vx, &d.vy).unwrap(), report.validation_error);
 }
 
 #[test]
@@ -353,7 +349,7 @@ fn restarts_with_shuffled_order_keep_the_best_run_seen_by_the_callback() {
     assert_eq!(report.run as usize, kept, "{best_val:?}");
     assert_eq!(report.history, seen[kept]);
     assert_eq!(report.validation_error, best_val[kept]);
-    assert_eq!(net.error(&d.vx, &d.vy).unwrap(), report.validation_error);
+    assert_same_error(net.error(&d.vx, &d.vy).unwrap(), report.validation_error);
 }
 
 #[test]
@@ -517,7 +513,7 @@ fn the_callback_can_stop_training() {
         assert_eq!(calls.len(), 3);
         assert!(same_history(&report.history, &calls));
         check_history(&report);
-        assert_eq!(net.error(&d.x, &d.y).unwrap(), report.train_error);
+        assert_same_error(net.error(&d.x, &d.y).unwrap(), report.train_error);
         if !with_val {
             assert_eq!(
                 bits(net.weights()),

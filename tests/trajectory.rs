@@ -136,7 +136,7 @@ fn check_run(case: &Case, net: &mut Network, w0: &[f32], x: &[f32], y: &[f32]) {
         report.train_error,
         report.history.last().unwrap().train_error
     );
-    assert_eq!(report.train_error, net.error(x, y).unwrap());
+    assert_same_error(net.error(x, y).unwrap(), report.train_error);
 }
 
 #[test]

@@ -285,3 +285,13 @@ pub fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
 pub fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|a| a.to_bits()).collect()
 }
+
+/// The error a report gives for the weights a network holds equals `Network::error` of those
+/// weights (up to the order of the f64 sum).
+#[track_caller]
+pub fn assert_same_error(measured: f64, reported: f64) {
+    assert!(
+        (measured - reported).abs() <= 1e-12 * reported.abs(),
+        "Network::error gives {measured}, the report {reported}"
+    );
+}
