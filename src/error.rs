@@ -17,7 +17,8 @@ pub enum Error {
     NonFinite(String),
     /// A size computation overflows `usize`.
     Overflow(String),
-    /// Memory for the request could not be allocated.
+    /// Memory for the request could not be allocated, or a network would have more than
+    /// [`Network::MAX_WEIGHTS`](crate::Network::MAX_WEIGHTS) weights.
     OutOfMemory(String),
     /// Reading or writing a file failed.
     Io(String),
@@ -105,5 +106,31 @@ pub(crate) fn check_finite(values: &[f32], what: &str) -> Result<()> {
             "{what}[{i}] is {} (every value must be finite)",
             values[i]
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_impossible_allocation_is_an_error() {
+        // more than isize::MAX bytes: refused by the allocator API on every platform
+        let e = try_zeroed(usize::MAX / 2, "a test buffer").unwrap_err();
+        assert!(matches!(e, Error::OutOfMemory(_)), "{e:?}");
+        assert!(e.message().contains(&(usize::MAX / 2).to_string()), "{e}");
+        assert!(e.message().contains("a test buffer"), "{e}");
+        assert_eq!(try_zeroed(3, "x").unwrap(), vec![0.0; 3]);
+    }
+
+    #[test]
+    fn checked_mul_and_check_finite_name_the_values() {
+        let e = checked_mul(usize::MAX, 2, "rows").unwrap_err();
+        assert!(matches!(e, Error::Overflow(_)));
+        assert!(e.message().contains(&usize::MAX.to_string()));
+        assert_eq!(checked_mul(6, 7, "rows").unwrap(), 42);
+        let e = check_finite(&[1.0, 2.0, f32::NEG_INFINITY], "w").unwrap_err();
+        assert_eq!(e.message(), "w[2] is -inf (every value must be finite)");
+        assert!(check_finite(&[0.0, -1.0, f32::MAX], "w").is_ok());
     }
 }

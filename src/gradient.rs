@@ -92,8 +92,8 @@ impl Backprop {
 
 /// Checks a row-major `(x, y)` pair against the network; returns the row count.
 pub(crate) fn check_xy(net: &Network, x: &[f32], y: &[f32], what: &str) -> Result<usize> {
-    let rows = net.rows_of(x.len(), net.num_inputs(), &format!("the {what} inputs"))?;
-    let yrows = net.rows_of(y.len(), net.num_outputs(), &format!("the {what} targets"))?;
+    let rows = net.rows_of(x.len(), net.num_inputs(), &format!("the {what} input"))?;
+    let yrows = net.rows_of(y.len(), net.num_outputs(), &format!("the {what} target"))?;
     if rows != yrows {
         return Err(Error::ShapeMismatch(format!(
             "the {what} set has {rows} input rows ({} inputs each) but {yrows} target rows ({} outputs each)",

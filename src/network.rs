@@ -77,25 +77,57 @@ pub(crate) fn layer_offsets(layers: &[usize]) -> Result<Vec<usize>> {
     let mut total = 0usize;
     offsets.push(0);
     for l in 1..layers.len() {
-        let rows = layers[l - 1]
-            .checked_add(1)
-            .ok_or_else(|| Error::Overflow(format!("layer size d({}) + 1 overflows", l - 1)))?;
+        let rows = layers[l - 1].checked_add(1).ok_or_else(|| {
+            Error::Overflow(format!(
+                "layer size d({}) = {}: d + 1 overflows usize",
+                l - 1,
+                layers[l - 1]
+            ))
+        })?;
         let n = checked_mul(rows, layers[l], "number of weights")?;
-        total = total
-            .checked_add(n)
-            .ok_or_else(|| Error::Overflow("the number of weights overflows usize".into()))?;
+        total = total.checked_add(n).ok_or_else(|| {
+            Error::Overflow(format!(
+                "the number of weights of a {} network overflows usize",
+                layers_string(layers)
+            ))
+        })?;
         offsets.push(total);
+    }
+    if total > Network::MAX_WEIGHTS {
+        return Err(Error::OutOfMemory(format!(
+            "a {} network has {total} weights ({} bytes), more than the limit of {} weights",
+            layers_string(layers),
+            total.saturating_mul(4),
+            Network::MAX_WEIGHTS
+        )));
     }
     Ok(offsets)
 }
 
 impl Network {
+    /// The largest number of weights D a network may have: 2^31 (8 GiB of f32; training holds
+    /// a few more vectors of that size).
+    ///
+    /// Larger networks are refused with [`Error::OutOfMemory`] before anything is allocated.
+    /// Allocation is fallible, but an operating system that overcommits memory may grant a
+    /// request far beyond the physical memory and end the process when the pages are
+    /// written; the cap keeps every request a network makes within a size that a machine can
+    /// plausibly hold.
+    ///
+    /// ```
+    /// use nnet::{Error, Network, Output};
+    /// let r = Network::new(&[65536, 65536, 65536], Output::Linear, 1, 0.1);
+    /// assert!(matches!(r, Err(Error::OutOfMemory(_))));
+    /// ```
+    pub const MAX_WEIGHTS: usize = 1 << 31;
+
     /// A network with the given layer sizes `d(0), ..., d(L)` and every weight uniform in
     /// `[-init_range, init_range]` from a generator seeded with `seed` (the same seed gives the
     /// same weights on every machine).
     ///
     /// Errors on fewer than two sizes, a zero size, a negative or non-finite `init_range`, a
-    /// size overflow or an allocation that cannot be satisfied.
+    /// size overflow, more than [`Network::MAX_WEIGHTS`] weights or an allocation that cannot
+    /// be satisfied.
     pub fn new(layers: &[usize], output: Output, seed: u64, init_range: f32) -> Result<Network> {
         check_init_range(init_range)?;
         let offsets = layer_offsets(layers)?;

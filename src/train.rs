@@ -473,7 +473,14 @@ impl Network {
         };
         let rows = sets.x.len() / self.num_inputs();
         let mut trainer = Trainer::new(self, rows)?;
-        let mut best: Option<(TrainReport, Vec<f32>)> = None;
+        // the weights of the best run so far, needed only when there is more than one run
+        let kept_len = if cfg.restarts > 0 {
+            self.num_weights()
+        } else {
+            0
+        };
+        let mut kept = try_zeroed(kept_len, "the best run's weights")?;
+        let mut best: Option<TrainReport> = None;
         let mut stopped_any = false;
         for run in 0..=cfg.restarts {
             if run > 0 {
@@ -498,18 +505,23 @@ impl Network {
             };
             let better = match &best {
                 None => true,
-                Some((b, _)) => score(&report) < score(b),
+                Some(b) => score(&report) < score(b),
             };
             stopped_any = report.stopped_by_callback;
             if better {
-                best = Some((report, self.weights().to_vec()));
+                if cfg.restarts > 0 {
+                    kept.copy_from_slice(self.weights());
+                }
+                best = Some(report);
             }
             if stopped_any {
                 break;
             }
         }
-        let (mut report, weights) = best.expect("at least one run");
-        self.weights_mut().copy_from_slice(&weights);
+        let mut report = best.expect("at least one run");
+        if cfg.restarts > 0 {
+            self.weights_mut().copy_from_slice(&kept);
+        }
         report.stopped_by_callback = stopped_any;
         Ok(report)
     }
