@@ -470,9 +470,8 @@ mod tests {
         expect_format(&bytes, "version 2");
     }
 
-    #[test]
-    fn absurd_sizes_fail_before_allocating() {
-        // a valid header and checksum claiming a 65536-65536-65536 network, no weights
+    /// A header with a valid layout claiming a `d-d-d` network and no weights (checksum unset).
+    fn header_claiming(d: u64) -> Vec<u8> {
         let mut bytes = Vec::new();
         bytes.extend_from_slice(&MAGIC);
         bytes.extend_from_slice(&1u32.to_le_bytes());
@@ -480,11 +479,21 @@ mod tests {
         bytes.extend_from_slice(&0u32.to_le_bytes());
         bytes.extend_from_slice(&3u32.to_le_bytes());
         for _ in 0..3 {
-            bytes.extend_from_slice(&65536u64.to_le_bytes());
+            bytes.extend_from_slice(&d.to_le_bytes());
         }
-        let d: u64 = 2 * 65537 * 65536;
-        bytes.extend_from_slice(&d.to_le_bytes());
+        bytes.extend_from_slice(&(2 * (d + 1) * d).to_le_bytes());
         bytes.extend_from_slice(&[0; 4]);
+        bytes
+    }
+
+    #[test]
+    fn absurd_sizes_fail_before_allocating() {
+        // a valid header and checksum claiming a 65536-65536-65536 network: over the size limit
+        let mut over = header_claiming(65536);
+        reseal(&mut over);
+        expect_format(&over, "bad layer sizes");
+        // a 4096-4096-4096 network (within the limit) with no weights: truncated
+        let mut bytes = header_claiming(4096);
         reseal(&mut bytes);
         expect_format(&bytes, "truncated");
         // layer sizes whose weight count overflows usize
