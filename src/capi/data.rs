@@ -316,12 +316,13 @@ pub unsafe extern "C" fn nnet_dataset_num_classes(ds: *const NnetDataset) -> usi
     })
 }
 
-/// Stores a borrowed buffer and its length; both pointers checked first.
+/// Stores a borrowed buffer and its length; both pointers checked first (`what` names the
+/// buffer's pointer in errors).
 ///
 /// # Safety
 /// `data` and `len` must be writable when not NULL.
-unsafe fn lend<T>(buf: &[T], data: *mut *const T, len: *mut usize) -> CResult<()> {
-    check_ptr(data, "data")?;
+unsafe fn lend<T>(buf: &[T], data: *mut *const T, what: &str, len: *mut usize) -> CResult<()> {
+    check_ptr(data, what)?;
     check_ptr(len, "len")?;
     // SAFETY: both checked non-NULL and aligned; the caller guarantees they are writable.
     unsafe {
@@ -347,7 +348,7 @@ pub unsafe extern "C" fn nnet_dataset_inputs(
         // SAFETY: the caller guarantees a live handle.
         let ds = unsafe { ds_ref(ds)? };
         // SAFETY: the caller guarantees writable pointers.
-        unsafe { lend(ds.inputs(), data, len) }
+        unsafe { lend(ds.inputs(), data, "data", len) }
     })
 }
 
@@ -367,7 +368,7 @@ pub unsafe extern "C" fn nnet_dataset_targets(
         // SAFETY: the caller guarantees a live handle.
         let ds = unsafe { ds_ref(ds)? };
         // SAFETY: the caller guarantees writable pointers.
-        unsafe { lend(ds.targets(), data, len) }
+        unsafe { lend(ds.targets(), data, "data", len) }
     })
 }
 
@@ -394,7 +395,7 @@ pub unsafe extern "C" fn nnet_dataset_labels(
             )
         })?;
         // SAFETY: the caller guarantees writable pointers.
-        unsafe { lend(l, labels, len) }
+        unsafe { lend(l, labels, "labels", len) }
     })
 }
 
