@@ -335,6 +335,9 @@ unsafe fn lend<T>(buf: &[T], data: *mut *const T, what: &str, len: *mut usize) -
 /// Lends the row-major inputs: `*data` receives a pointer to `rows * n_in` floats and `*len`
 /// that count. The buffer belongs to the data set: it stays valid, unchanged, until
 /// `nnet_dataset_free(ds)`; do not write to it or free it. Copy it to keep it longer.
+/// With the targets from `nnet_dataset_targets` it goes straight to `nnet_train`,
+/// `nnet_network_fit_scaling` (standardization fitted on this data set), `nnet_predict` or
+/// `nnet_error`.
 ///
 /// # Safety
 /// `ds` must be a live handle; `data` and `len` writable.
