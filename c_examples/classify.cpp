@@ -1,14 +1,12 @@
-// Classification from C++ through a small RAII wrapper that throws on errors: reads a CSV
-// (one header line, feature columns, then an integer class 0..K-1 in the last column), trains a
-// d-H-K tanh network on +-1 one-hot targets with early stopping, and prints test accuracy.
+// Classification from C++ through small RAII wrappers that throw on errors: loads CSV files
+// (one header line, feature columns, a column "target" of class ids 0..K-1) with
+// nnet_dataset_load_csv as one-hot +-1 targets, splits off a seeded validation set, trains a
+// d-H-K tanh network with early stopping, and prints test accuracy.
 //
 //   usage: classify train.csv test.csv [hidden-units]
 //   e.g.   classify data/sklearn-iris/iris.train.csv data/sklearn-iris/iris.test.csv
-#include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <limits>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -102,96 +100,109 @@ class Network {
     NnetNetwork *net_ = nullptr;
 };
 
-}  // namespace nnet
+// Owns one NnetDataset handle; the buffers it lends stay valid while it lives.
+class Dataset {
+  public:
+    // A CSV file whose column `target` holds class ids, as `classes` one-hot +-1 outputs
+    // (0: the largest id plus one).
+    static Dataset csv_one_hot(const std::string &path, const char *target, size_t classes = 0) {
+        NnetDataset *ds = nullptr;
+        check(nnet_dataset_load_csv(path.c_str(), target, NNET_TARGETS_ONE_HOT, classes, &ds),
+              "nnet_dataset_load_csv");
+        return Dataset(ds);
+    }
+    ~Dataset() { nnet_dataset_free(ds_); }
+    Dataset(const Dataset &) = delete;
+    Dataset &operator=(const Dataset &) = delete;
+    Dataset(Dataset &&o) noexcept : ds_(std::exchange(o.ds_, nullptr)) {}
+    Dataset &operator=(Dataset &&o) noexcept {
+        std::swap(ds_, o.ds_);
+        return *this;
+    }
 
-struct Table {
-    std::vector<float> x;
-    std::vector<int> label;
-    size_t n_in = 0;
+    // A seeded random split: round(fraction * rows) rows, then the rest.
+    std::pair<Dataset, Dataset> split(double fraction, uint64_t seed) const {
+        NnetDataset *a = nullptr, *b = nullptr;
+        check(nnet_dataset_split(ds_, fraction, seed, &a, &b), "nnet_dataset_split");
+        return {Dataset(a), Dataset(b)};
+    }
+    size_t rows() const { return shape()[0]; }
+    size_t inputs() const { return shape()[1]; }
+    size_t outputs() const { return shape()[2]; }
+    size_t classes() const { return nnet_dataset_num_classes(ds_); }
+    std::vector<float> x() const { return copy(nnet_dataset_inputs, "nnet_dataset_inputs"); }
+    std::vector<float> y() const { return copy(nnet_dataset_targets, "nnet_dataset_targets"); }
+    std::vector<size_t> labels() const {
+        const size_t *p = nullptr;
+        size_t n = 0;
+        check(nnet_dataset_labels(ds_, &p, &n), "nnet_dataset_labels");
+        return std::vector<size_t>(p, p + n);
+    }
+
+  private:
+    explicit Dataset(NnetDataset *ds) : ds_(ds) {}
+    std::vector<size_t> shape() const {
+        std::vector<size_t> s(3);
+        check(nnet_dataset_shape(ds_, &s[0], &s[1], &s[2]), "nnet_dataset_shape");
+        return s;
+    }
+    using Lend = NnetStatus (*)(const NnetDataset *, const float **, size_t *);
+    std::vector<float> copy(Lend lend, const char *what) const {
+        const float *p = nullptr;
+        size_t n = 0;
+        check(lend(ds_, &p, &n), what);
+        return std::vector<float>(p, p + n);
+    }
+    NnetDataset *ds_ = nullptr;
 };
 
-static Table read_csv(const std::string &path) {
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error("cannot open " + path);
-    std::string line;
-    std::getline(in, line);  // header
-    Table t;
-    while (std::getline(in, line)) {
-        if (line.empty()) continue;
-        std::vector<float> row;
-        std::stringstream ss(line);
-        std::string cell;
-        while (std::getline(ss, cell, ',')) row.push_back(std::stof(cell));
-        if (row.size() < 2) throw std::runtime_error(path + ": a row with fewer than 2 columns");
-        if (t.n_in == 0) t.n_in = row.size() - 1;
-        if (row.size() - 1 != t.n_in) throw std::runtime_error(path + ": ragged rows");
-        t.x.insert(t.x.end(), row.begin(), row.end() - 1);
-        t.label.push_back(static_cast<int>(row.back()));
-    }
-    if (t.label.empty()) throw std::runtime_error(path + ": no rows");
-    return t;
-}
-
-static std::vector<float> one_hot(const std::vector<int> &labels, size_t k) {
-    std::vector<float> y(labels.size() * k, -1.0f);
-    for (size_t i = 0; i < labels.size(); i++) y[i * k + static_cast<size_t>(labels[i])] = 1.0f;
-    return y;
-}
+}  // namespace nnet
 
 int main(int argc, char **argv) try {
     if (argc < 3 || argc > 4) {
         std::fprintf(stderr, "usage: %s train.csv test.csv [hidden-units]\n", argv[0]);
         return 2;
     }
-    Table train = read_csv(argv[1]), test = read_csv(argv[2]);
+    nnet::Dataset train = nnet::Dataset::csv_one_hot(argv[1], "target");
+    const size_t k = train.classes(), d = train.inputs();
+    // the test file is encoded over the training file's classes, even if it misses one
+    nnet::Dataset test = nnet::Dataset::csv_one_hot(argv[2], "target", k);
     size_t hidden = argc == 4 ? std::stoul(argv[3]) : 16;
-    if (test.n_in != train.n_in) throw std::runtime_error("train and test have different columns");
-    int max_label = 0;
-    for (int l : train.label) {
-        if (l < 0) throw std::runtime_error("negative class label");
-        max_label = std::max(max_label, l);
-    }
-    size_t k = static_cast<size_t>(max_label) + 1;
-    for (int l : test.label)
-        if (l < 0 || static_cast<size_t>(l) >= k) throw std::runtime_error("test class not in train");
+    if (test.inputs() != d) throw std::runtime_error("train and test have different columns");
 
-    // every 5th training row validates (early stopping), the rest trains
-    std::vector<float> tx, vx;
-    std::vector<int> tl, vl;
-    for (size_t i = 0; i < train.label.size(); i++) {
-        bool val = i % 5 == 4;
-        auto first = train.x.begin() + static_cast<std::ptrdiff_t>(i * train.n_in);
-        (val ? vx : tx).insert((val ? vx : tx).end(), first, first + static_cast<std::ptrdiff_t>(train.n_in));
-        (val ? vl : tl).push_back(train.label[i]);
-    }
+    // a seeded 80% / 20% split: training and validation (early stopping)
+    auto parts = train.split(0.8, 3);
+    const nnet::Dataset &fit = parts.first, &val = parts.second;
+    std::vector<float> tx = fit.x(), vx = val.x(), test_x = test.x();
+    std::vector<size_t> test_labels = test.labels();
 
     std::printf("nnet %s, kernels %s\n", nnet_version(), nnet_isa());
     std::printf("%zu-%zu-%zu tanh network, %zu training rows (%zu validate), %zu test rows\n",
-                train.n_in, hidden, k, tl.size(), vl.size(), test.label.size());
+                d, hidden, k, fit.rows(), val.rows(), test.rows());
 
-    nnet::Network net({train.n_in, hidden, k}, NNET_OUTPUT_TANH, 1, 0.1f);
+    nnet::Network net({d, hidden, k}, NNET_OUTPUT_TANH, 1, 0.1f);
     net.fit_scaling(tx);
     NnetTrainConfig cfg = nnet_train_config_default();
     cfg.learning_rate = 0.01f;
     cfg.epochs = 200;
     cfg.patience = 20;
     cfg.seed = 5;
-    NnetTrainReport r = net.train(cfg, tx, one_hot(tl, k), vx, one_hot(vl, k));
+    NnetTrainReport r = net.train(cfg, tx, fit.y(), vx, val.y());
     std::printf("trained: %u epochs, best %u, E_in %.4f, E_val %.4f\n", r.epochs_run,
                 r.best_epoch, r.train_error, r.validation_error);
 
     // a copy predicts the same; the original keeps working after the copy is gone
-    std::vector<float> classes = net.clone().classify(test.x);
+    std::vector<float> classes = net.clone().classify(test_x);
     size_t correct = 0;
-    for (size_t i = 0; i < classes.size(); i++) correct += classes[i] == static_cast<float>(test.label[i]);
+    for (size_t i = 0; i < classes.size(); i++) correct += classes[i] == static_cast<float>(test_labels[i]);
     double accuracy = static_cast<double>(correct) / static_cast<double>(classes.size());
     std::printf("test accuracy %.4f (%zu of %zu)\n", accuracy, correct, classes.size());
-    if (net.classify(test.x) != classes) throw std::runtime_error("the clone classifies differently");
+    if (net.classify(test_x) != classes) throw std::runtime_error("the clone classifies differently");
 
     // errors arrive as exceptions carrying the status and the library's message
     bool threw = false;
     try {
-        std::vector<float> bad(test.x.begin(), test.x.begin() + static_cast<std::ptrdiff_t>(train.n_in));
+        std::vector<float> bad(test_x.begin(), test_x.begin() + static_cast<std::ptrdiff_t>(d));
         bad[0] = std::numeric_limits<float>::quiet_NaN();
         net.predict(bad);
     } catch (const nnet::Error &e) {

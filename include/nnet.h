@@ -16,16 +16,22 @@
  *
  * Input checks
  *   Every pointer is checked for NULL and alignment, every enum value (NNET_OUTPUT_*,
- *   NNET_REG_*, NNET_ORDER_*, passed as uint32_t) and flag (uint8_t, 0 or 1) is validated,
- *   every size product is checked for overflow, row counts and sizes must be >= 1, and
- *   inputs, targets and weights must be finite. An output buffer must not overlap an input.
+ *   NNET_REG_*, NNET_ORDER_*, NNET_TARGETS_*, passed as uint32_t) and flag (uint8_t, 0 or 1)
+ *   is validated, every size product is checked for overflow, row counts and sizes must be
+ *   >= 1, and inputs, targets and weights must be finite. An output buffer must not overlap
+ *   an input. Paths must be non-empty; the nnet_dataset_load_* paths and column names must
+ *   also be UTF-8.
  *   The library cannot check that a buffer really holds the number of values its length
  *   says, that a handle is live, or that a string is NUL-terminated: that is the caller's part.
  *
  * Ownership
  *   NnetNetwork handles from nnet_network_new, nnet_network_clone, nnet_load and
  *   nnet_load_from_buffer are owned by the caller and freed with nnet_network_free (NULL is
- *   allowed). Buffers from nnet_save_to_buffer are freed with nnet_buffer_free(buf, len), never
+ *   allowed). NnetDataset handles from nnet_dataset_load_* and nnet_dataset_split are owned by
+ *   the caller and freed with nnet_dataset_free (NULL is allowed); the pointers that
+ *   nnet_dataset_inputs, nnet_dataset_targets and nnet_dataset_labels return are borrowed from
+ *   the data set: read-only, valid until that data set is freed, never passed to free().
+ *   Buffers from nnet_save_to_buffer are freed with nnet_buffer_free(buf, len), never
  *   with free(). Strings returned by nnet_version, nnet_isa, nnet_network_isa and
  *   nnet_status_string are static; nnet_last_error's string is described above. The library
  *   keeps no pointer to caller memory after a call returns.
@@ -35,8 +41,9 @@
  *   set_isa, fit/clear_scaling, train, free). nnet_predict, nnet_classify, nnet_error,
  *   nnet_gradient, the getters and nnet_save/nnet_save_to_buffer only read it and may run from
  *   many threads at once on one network, as long as no thread changes it meanwhile. Different
- *   networks are independent. The kernel functions (nnet_tanh, nnet_matvec, ...) are
- *   thread-safe.
+ *   networks are independent. A data set never changes after it is created: every
+ *   nnet_dataset_* call but nnet_dataset_free may run from many threads at once. The kernel
+ *   functions (nnet_tanh, nnet_matvec, ...) are thread-safe.
  *
  * Weight layout
  *   A d(0)-d(1)-...-d(L) network has D = sum_l (d(l-1)+1) * d(l) weights. Layer l is a
@@ -102,6 +109,33 @@
  * `NNET_ORDER_RANDOM_PICK`: N rows drawn uniformly with replacement.
  */
 #define NNET_ORDER_RANDOM_PICK 2
+
+/**
+ * `NNET_TARGETS_VALUES`: the target columns' values as they are (regression).
+ */
+#define NNET_TARGETS_VALUES 0
+
+/**
+ * `NNET_TARGETS_ONE_HOT`: one column of class ids `0..k`, encoded as `k` outputs: +1 for the
+ * class, -1 elsewhere (a tanh output layer, argmax classification).
+ */
+#define NNET_TARGETS_ONE_HOT 1
+
+/**
+ * `NNET_TARGETS_BINARY`: one column of class ids 0 and 1, encoded as one output: -1 for
+ * class 0, +1 for class 1 (a tanh output layer, sign classification).
+ */
+#define NNET_TARGETS_BINARY 2
+
+/**
+ * An opaque data set handle: `rows` samples of `n_in` inputs and `n_out` targets, row-major
+ * floats, and the class id of every row when the targets came from class ids. Created by
+ * `nnet_dataset_load_csv`, `nnet_dataset_load_csv_columns`, `nnet_dataset_load_fann`,
+ * `nnet_dataset_load_idx` and `nnet_dataset_split`; freed with `nnet_dataset_free`. A data set
+ * never changes after it is created, so every function that takes a `const NnetDataset *`
+ * may run from many threads at once.
+ */
+typedef struct NnetDataset NnetDataset;
 
 /**
  * An opaque network handle. Created by `nnet_network_new`, `nnet_network_clone`,
@@ -687,6 +721,162 @@ NnetStatus nnet_rank1_update(float *w,
                              float alpha,
                              const float *x,
                              const float *d);
+
+/**
+ * Reads a CSV file with a header line whose column named `target` holds the targets; every
+ * other column is an input, in file order. `targets` is `NNET_TARGETS_VALUES` (the column's
+ * values, one output), `NNET_TARGETS_ONE_HOT` (class ids `0..k` as `k` +-1 outputs) or
+ * `NNET_TARGETS_BINARY` (ids 0 and 1 as one -1/+1 output). `classes` is the number of
+ * classes `k` for one-hot targets (give it when a file may miss a class), or 0 to take the
+ * largest id plus one; it must be 0 for values and 0 or 2 for binary.
+ *
+ * Every field must be a finite number, every line must have as many fields as the header;
+ * blank lines and a byte-order mark are skipped. A missing or unreadable file is
+ * `NNET_ERR_IO`; a malformed file (too few or too many fields, a field that is not a number,
+ * NaN or infinity, a bad class id, no data rows) is `NNET_ERR_FORMAT` with a message naming
+ * the line and the field; an unknown column, encoding or class count is
+ * `NNET_ERR_INVALID_ARGUMENT`. On success `*out` receives a handle to free with
+ * `nnet_dataset_free`; on failure it is not written.
+ *
+ * # Safety
+ * `path` and `target` must be NUL-terminated strings and `out` writable.
+ */
+NnetStatus nnet_dataset_load_csv(const char *path,
+                                 const char *target,
+                                 uint32_t targets,
+                                 size_t classes,
+                                 struct NnetDataset **out);
+
+/**
+ * As `nnet_dataset_load_csv`, with the target columns given by their 0-based indices:
+ * `columns` holds `n_columns >= 1` distinct indices, the targets in that order (several only
+ * for `NNET_TARGETS_VALUES`; the class encodings take exactly one).
+ *
+ * # Safety
+ * `path` must be a NUL-terminated string, `columns` point to `n_columns` readable `size_t`
+ * values and `out` be writable.
+ */
+NnetStatus nnet_dataset_load_csv_columns(const char *path,
+                                         const size_t *columns,
+                                         size_t n_columns,
+                                         uint32_t targets,
+                                         size_t classes,
+                                         struct NnetDataset **out);
+
+/**
+ * Reads a FANN training-data file: a header `N n_in n_out`, then for each of the N samples
+ * its `n_in` inputs and `n_out` outputs, whitespace-separated (FANN writes them on two
+ * lines). A missing file is `NNET_ERR_IO`; a header that is not three positive integers or
+ * promises more values than the file can hold (checked before allocating), a value that is
+ * not a number, NaN or infinity, a file that ends early or values after the N samples are
+ * `NNET_ERR_FORMAT`. On success `*out` receives a handle to free with `nnet_dataset_free`; on
+ * failure it is not written.
+ *
+ * # Safety
+ * `path` must be a NUL-terminated string and `out` writable.
+ */
+NnetStatus nnet_dataset_load_fann(const char *path, struct NnetDataset **out);
+
+/**
+ * Reads an IDX images file and an IDX labels file (the MNIST format, unsigned bytes, each
+ * gzip-compressed or plain): one row per image of `byte / 255` inputs (all dimensions after
+ * the first flattened), one-hot +-1 targets over `classes` outputs (0: the largest label plus
+ * one, at least 2; otherwise in 2..=65536), and the labels as class ids. A missing file is
+ * `NNET_ERR_IO`; a bad magic number, a truncated file or gzip stream, trailing bytes or a
+ * label not below `classes` are `NNET_ERR_FORMAT`; differing counts `NNET_ERR_SHAPE_MISMATCH`.
+ * On success `*out` receives a handle to free with `nnet_dataset_free`; on failure it is not
+ * written.
+ *
+ * # Safety
+ * `images` and `labels` must be NUL-terminated strings and `out` writable.
+ */
+NnetStatus nnet_dataset_load_idx(const char *images,
+                                 const char *labels,
+                                 size_t classes,
+                                 struct NnetDataset **out);
+
+/**
+ * Frees a data set handle. NULL is allowed and does nothing. The buffers borrowed from it
+ * (`nnet_dataset_inputs`, `nnet_dataset_targets`, `nnet_dataset_labels`) become invalid; the
+ * handle must not be in use by another thread.
+ *
+ * # Safety
+ * `ds` must be NULL or a live handle from this library, freed only once.
+ */
+void nnet_dataset_free(struct NnetDataset *ds);
+
+/**
+ * Stores the number of samples in `*rows`, of inputs per sample (a network's `d(0)`) in
+ * `*n_in` and of targets per sample (its `d(L)`) in `*n_out`. All three pointers are
+ * required; none is written on failure.
+ *
+ * # Safety
+ * `ds` must be a live handle; `rows`, `n_in` and `n_out` writable.
+ */
+NnetStatus nnet_dataset_shape(const struct NnetDataset *ds,
+                              size_t *rows,
+                              size_t *n_in,
+                              size_t *n_out);
+
+/**
+ * The number of classes of a data set whose targets came from class ids (one-hot, binary or
+ * IDX labels); 0 for a data set of plain target values and for NULL.
+ *
+ * # Safety
+ * `ds` must be NULL or a live handle.
+ */
+size_t nnet_dataset_num_classes(const struct NnetDataset *ds);
+
+/**
+ * Lends the row-major inputs: `*data` receives a pointer to `rows * n_in` floats and `*len`
+ * that count. The buffer belongs to the data set: it stays valid, unchanged, until
+ * `nnet_dataset_free(ds)`; do not write to it or free it. Copy it to keep it longer.
+ * With the targets from `nnet_dataset_targets` it goes straight to `nnet_train`,
+ * `nnet_network_fit_scaling` (standardization fitted on this data set), `nnet_predict` or
+ * `nnet_error`.
+ *
+ * # Safety
+ * `ds` must be a live handle; `data` and `len` writable.
+ */
+NnetStatus nnet_dataset_inputs(const struct NnetDataset *ds, const float **data, size_t *len);
+
+/**
+ * Lends the row-major targets: `*data` receives a pointer to `rows * n_out` floats and `*len`
+ * that count. Owned by the data set and valid until `nnet_dataset_free(ds)`, as for
+ * `nnet_dataset_inputs`.
+ *
+ * # Safety
+ * `ds` must be a live handle; `data` and `len` writable.
+ */
+NnetStatus nnet_dataset_targets(const struct NnetDataset *ds, const float **data, size_t *len);
+
+/**
+ * Lends the class id of every row (`0..nnet_dataset_num_classes(ds)`): `*labels` receives a
+ * pointer to `rows` values and `*len` that count. Owned by the data set and valid until
+ * `nnet_dataset_free(ds)`, as for `nnet_dataset_inputs`. A data set of plain target values
+ * (`NNET_TARGETS_VALUES`, FANN files) has no labels: `NNET_ERR_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ * `ds` must be a live handle; `labels` and `len` writable.
+ */
+NnetStatus nnet_dataset_labels(const struct NnetDataset *ds, const size_t **labels, size_t *len);
+
+/**
+ * Splits the rows at random into two new data sets: `*first` receives `round(fraction *
+ * rows)` rows (e.g. training) and `*second` the rest (e.g. validation). Each part keeps the
+ * rows' original relative order and their labels; the same seed gives the same split on
+ * every machine. `fraction` must be in (0, 1) and leave both parts non-empty. `first` and
+ * `second` must be distinct pointers; on failure neither is written. Free both handles with
+ * `nnet_dataset_free`; `ds` itself is unchanged and still needs freeing.
+ *
+ * # Safety
+ * `ds` must be a live handle; `first` and `second` writable.
+ */
+NnetStatus nnet_dataset_split(const struct NnetDataset *ds,
+                              double fraction,
+                              uint64_t seed,
+                              struct NnetDataset **first,
+                              struct NnetDataset **second);
 
 #ifdef __cplusplus
 }  // extern "C"

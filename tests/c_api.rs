@@ -244,6 +244,14 @@ fn regression_beats_the_mean_on_building() {
         let run = number_after(&out, "early stopping: ");
         let best = number_after(&out, "best epoch ");
         assert!(best >= 1.0 && best <= run && run <= 120.0, "{out}");
+        // the split of nnet_dataset_split: 25% of the 2104 training rows validate
+        assert_eq!(number_after(&out, "training rows ("), 526.0, "{out}");
+        // saved with its standardization, reloaded: bitwise the same predictions, which
+        // differ without the standardization
+        assert!(
+            out.contains("reloaded: predictions identical; without the scaling: different"),
+            "{out}"
+        );
     });
 }
 
@@ -260,6 +268,11 @@ fn classify_cpp_on_iris() {
         );
         let acc = number_after(&out, "test accuracy ");
         assert!((0.8..=1.0).contains(&acc), "{out}");
+        // iris.train.csv: 112 rows, 80% of them train (nnet_dataset_split), 38 test rows
+        assert!(
+            out.contains("4-16-3 tanh network, 90 training rows (22 validate), 38 test rows"),
+            "{out}"
+        );
         assert!(out.contains("a NaN input throws"), "{out}");
         assert!(out.contains("(status 4)"), "{out}");
     });

@@ -1,7 +1,8 @@
 /* Calls every nnet function with bad input: NULL pointers, wrong lengths, overflowing sizes,
  * invalid enum values, NaN and infinity, zero or negative rates and sizes, corrupt model
  * buffers (every truncation and every single-bit flip of a small saved network), overlapping
- * buffers. Each case must return the expected non-OK status, leave a non-empty message in
+ * buffers, and malformed CSV, FANN and IDX files written to a scratch folder for the data-set
+ * loaders. Each case must return the expected non-OK status, leave a non-empty message in
  * nnet_last_error(), and leave the caller's memory (sentinel-filled outputs, the network's
  * weights, handles) untouched. Prints the number of cases. */
 #define _POSIX_C_SOURCE 200809L
@@ -99,6 +100,57 @@ static int32_t stop_at_2(const NnetEpochInfo *info, void *user) {
 
 static char dummy_handle;
 #define SENT_NET ((NnetNetwork *)(void *)&dummy_handle)
+#define SENT_DS ((NnetDataset *)(void *)&dummy_handle)
+
+/* ---------------------------------------------------------------- scratch files */
+static char scratch_dir[400];
+static char scratch[64][512];
+static int n_scratch;
+
+/* Writes `len` bytes to a new file `name` in the scratch folder and returns its path (NULL when
+ * it cannot be written; the caller counts that as a failure). */
+static const char *put(const char *name, const void *bytes, size_t len) {
+    if (n_scratch == (int)(sizeof scratch / sizeof scratch[0])) return NULL;
+    char *path = scratch[n_scratch];
+    snprintf(path, sizeof scratch[0], "%s/%s", scratch_dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f) return NULL;
+    size_t wrote = fwrite(bytes, 1, len, f);
+    if (fclose(f) != 0 || wrote != len) return NULL;
+    n_scratch++;
+    return path;
+}
+
+static const char *put_text(const char *name, const char *text) {
+    return put(name, text, strlen(text));
+}
+
+/* An IDX file of unsigned bytes: the magic 00 00 08 n, n big-endian dimensions, the data. */
+static const char *put_idx(const char *name, const uint32_t *dims, int n, const uint8_t *data,
+                           size_t len) {
+    uint8_t buf[256];
+    size_t at = 0;
+    if (n < 1 || 4 + 4 * (size_t)n + len > sizeof buf) return NULL;
+    buf[at++] = 0, buf[at++] = 0, buf[at++] = 8, buf[at++] = (uint8_t)n;
+    for (int i = 0; i < n; i++) {
+        buf[at++] = (uint8_t)(dims[i] >> 24), buf[at++] = (uint8_t)(dims[i] >> 16);
+        buf[at++] = (uint8_t)(dims[i] >> 8), buf[at++] = (uint8_t)dims[i];
+    }
+    if (len) memcpy(buf + at, data, len);
+    return put(name, buf, at + len);
+}
+
+static void remove_scratch(void) {
+    for (int i = 0; i < n_scratch; i++) remove(scratch[i]);
+    if (scratch_dir[0]) rmdir(scratch_dir);
+}
+
+/* the data set's shape is (r, i, o) */
+static int shape_is(const NnetDataset *ds, size_t r, size_t i, size_t o) {
+    size_t rows = 0, n_in = 0, n_out = 0;
+    return nnet_dataset_shape(ds, &rows, &n_in, &n_out) == NNET_OK && rows == r && n_in == i &&
+           n_out == o;
+}
 
 int main(void) {
     const float NaN = nanf(""), INF = INFINITY;
@@ -469,6 +521,270 @@ int main(void) {
         } else {
             fail(__LINE__, garbage, "cannot create a scratch file");
         }
+    }
+
+    /* ---------------------------------------------------------------- data-set loaders */
+    {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(scratch_dir, sizeof scratch_dir, "%s/nnet-bad-input-XXXXXX", tmp ? tmp : "/tmp");
+        if (!mkdtemp(scratch_dir)) {
+            scratch_dir[0] = '\0';
+            fail(__LINE__, "mkdtemp", "cannot create a scratch folder");
+        }
+        /* well-formed files first: they load, so the rejections below are about the damage */
+        const char *csv = put_text("ok.csv", "a,b,target\n0.5,1,0\n1.5,2,2\n-1,3,1\n");
+        const char *fann = put_text("ok.data", "3 2 1\n0 0\n-1\n0 1\n1\n1 1\n-1\n");
+        const uint32_t img_dims[3] = {3, 2, 2}, lab_dims[1] = {3};
+        const uint8_t pixels[12] = {0, 255, 51, 102, 1, 2, 3, 4, 255, 255, 0, 0};
+        const uint8_t labs[3] = {2, 0, 1};
+        const char *img = put_idx("ok-images.idx", img_dims, 3, pixels, 12);
+        const char *lab = put_idx("ok-labels.idx", lab_dims, 1, labs, 3);
+        if (!csv || !fann || !img || !lab) {
+            fail(__LINE__, scratch_dir, "cannot write the scratch files");
+            remove_scratch();
+            printf("bad_input: %d cases, %d failures (kernels %s)\nFAIL\n", cases, failures,
+                   nnet_isa());
+            return 1;
+        }
+        NnetDataset *good = NULL, *plain = NULL, *digits = NULL;
+        INFALLIBLE(nnet_dataset_load_csv(csv, "target", NNET_TARGETS_ONE_HOT, 0, &good) == OK &&
+                   shape_is(good, 3, 2, 3) && nnet_dataset_num_classes(good) == 3);
+        INFALLIBLE(nnet_dataset_load_fann(fann, &plain) == OK && shape_is(plain, 3, 2, 1) &&
+                   nnet_dataset_num_classes(plain) == 0);
+        INFALLIBLE(nnet_dataset_load_idx(img, lab, 0, &digits) == OK && shape_is(digits, 3, 4, 3));
+        nnet_dataset_free(digits);
+        const size_t col2[1] = {2}, col9[1] = {9}, dup[2] = {0, 0}, two[2] = {0, 1};
+        const char *missing = "/nonexistent-nnet-dir/data.csv";
+        const char *not_utf8 = "data\xff.csv";
+
+        /* NULL, empty and non-UTF-8 strings, NULL out pointers, missing files */
+        NnetDataset *d = SENT_DS;
+        EXPECT(NUL, nnet_dataset_load_csv(NULL, "target", 0, 0, &d), d == SENT_DS);
+        EXPECT(NUL, nnet_dataset_load_csv(csv, NULL, 0, 0, &d), d == SENT_DS);
+        EXPECT(NUL, nnet_dataset_load_csv(csv, "target", 0, 0, NULL), 1);
+        EXPECT(INV, nnet_dataset_load_csv("", "target", 0, 0, &d), d == SENT_DS);
+        EXPECT(INV, nnet_dataset_load_csv(csv, "", 0, 0, &d), d == SENT_DS);
+        EXPECT(INV, nnet_dataset_load_csv(not_utf8, "target", 0, 0, &d), d == SENT_DS);
+        EXPECT(INV, nnet_dataset_load_csv(csv, "targ\xe9t", 0, 0, &d), d == SENT_DS);
+        EXPECT(IO, nnet_dataset_load_csv(missing, "target", 0, 0, &d), d == SENT_DS);
+        EXPECT(IO, nnet_dataset_load_csv(scratch_dir, "target", 0, 0, &d), d == SENT_DS);
+        EXPECT(NUL, nnet_dataset_load_csv_columns(NULL, col2, 1, 0, 0, &d), d == SENT_DS);
+        EXPECT(NUL, nnet_dataset_load_csv_columns(csv, NULL, 1, 0, 0, &d), d == SENT_DS);
+        EXPECT(NUL, nnet_dataset_load_csv_columns(csv, col2, 1, 0, 0, NULL), 1);
+        EXPECT(INV, nnet_dataset_load_csv_columns(not_utf8, col2, 1, 0, 0, &d), d == SENT_DS);
+        EXPECT(IO, nnet_dataset_load_csv_columns(missing, col2, 1, 0, 0, &d), d == SENT_DS);
+        EXPECT(NUL, nnet_dataset_load_fann(NULL, &d), d == SENT_DS);
+        EXPECT(NUL, nnet_dataset_load_fann(fann, NULL), 1);
+        EXPECT(INV, nnet_dataset_load_fann("", &d), d == SENT_DS);
+        EXPECT(INV, nnet_dataset_load_fann(not_utf8, &d), d == SENT_DS);
+        EXPECT(IO, nnet_dataset_load_fann("/nonexistent-nnet-dir/x.data", &d), d == SENT_DS);
+        EXPECT(NUL, nnet_dataset_load_idx(NULL, lab, 0, &d), d == SENT_DS);
+        EXPECT(NUL, nnet_dataset_load_idx(img, NULL, 0, &d), d == SENT_DS);
+        EXPECT(NUL, nnet_dataset_load_idx(img, lab, 0, NULL), 1);
+        EXPECT(INV, nnet_dataset_load_idx("", lab, 0, &d), d == SENT_DS);
+        EXPECT(INV, nnet_dataset_load_idx(img, not_utf8, 0, &d), d == SENT_DS);
+        EXPECT(IO, nnet_dataset_load_idx("/nonexistent-nnet-dir/img", lab, 0, &d), d == SENT_DS);
+        EXPECT(IO, nnet_dataset_load_idx(img, "/nonexistent-nnet-dir/lab", 0, &d), d == SENT_DS);
+
+        /* enum values, class counts and target columns */
+        const uint32_t bad_mode[3] = {3, 100, UINT32_MAX};
+        for (int i = 0; i < 3; i++) {
+            EXPECT(INV, nnet_dataset_load_csv(csv, "target", bad_mode[i], 0, &d), d == SENT_DS);
+            EXPECT(INV, nnet_dataset_load_csv_columns(csv, col2, 1, bad_mode[i], 0, &d),
+                   d == SENT_DS);
+        }
+        EXPECT(INV, nnet_dataset_load_csv(csv, "target", NNET_TARGETS_VALUES, 3, &d), d == SENT_DS);
+        EXPECT(INV, nnet_dataset_load_csv(csv, "target", NNET_TARGETS_BINARY, 3, &d), d == SENT_DS);
+        EXPECT(INV, nnet_dataset_load_csv(csv, "target", NNET_TARGETS_ONE_HOT, 1, &d), d == SENT_DS);
+        EXPECT(INV, nnet_dataset_load_csv(csv, "target", NNET_TARGETS_ONE_HOT, 65537, &d),
+               d == SENT_DS);
+        EXPECT(INV, nnet_dataset_load_csv(csv, "target", NNET_TARGETS_ONE_HOT, SIZE_MAX, &d),
+               d == SENT_DS);
+        /* ids 0..2 do not fit two classes or the binary encoding */
+        EXPECT(FMT, nnet_dataset_load_csv(csv, "target", NNET_TARGETS_ONE_HOT, 2, &d), d == SENT_DS);
+        EXPECT(FMT, nnet_dataset_load_csv(csv, "target", NNET_TARGETS_BINARY, 0, &d), d == SENT_DS);
+        EXPECT(INV, nnet_dataset_load_csv(csv, "label", 0, 0, &d), d == SENT_DS);
+        EXPECT(INV, nnet_dataset_load_csv_columns(csv, col2, 0, 0, 0, &d), d == SENT_DS);
+        EXPECT(OVER, nnet_dataset_load_csv_columns(csv, col2, SIZE_MAX, 0, 0, &d), d == SENT_DS);
+        EXPECT(INV, nnet_dataset_load_csv_columns(csv, col9, 1, 0, 0, &d), d == SENT_DS);
+        EXPECT(INV, nnet_dataset_load_csv_columns(csv, dup, 2, 0, 0, &d), d == SENT_DS);
+        EXPECT(INV, nnet_dataset_load_csv_columns(csv, two, 2, NNET_TARGETS_ONE_HOT, 0, &d),
+               d == SENT_DS);
+        const size_t all3[3] = {0, 1, 2};
+        EXPECT(INV, nnet_dataset_load_csv_columns(csv, all3, 3, 0, 0, &d), d == SENT_DS);
+        EXPECT(INV, nnet_dataset_load_idx(img, lab, 1, &d), d == SENT_DS);
+        EXPECT(INV, nnet_dataset_load_idx(img, lab, 65537, &d), d == SENT_DS);
+
+        /* malformed CSV files */
+        static const struct {
+            const char *name, *text;
+            NnetStatus want;
+        } bad_csv[] = {
+            {"empty.csv", "", FMT},
+            {"blank.csv", "\n\n  \n", FMT},
+            {"header-only.csv", "a,b,target\n", FMT},
+            {"one-column.csv", "target\n1\n2\n", FMT},
+            {"too-few.csv", "a,b,target\n1,2,0\n3,1\n", FMT},
+            {"too-many.csv", "a,b,target\n1,2,0\n3,4,1,5\n", FMT},
+            {"empty-field.csv", "a,b,target\n1,,0\n", FMT},
+            {"word.csv", "a,b,target\n1,2,0\n3,four,1\n", FMT},
+            {"hex.csv", "a,b,target\n0x10,2,0\n", FMT},
+            {"nan.csv", "a,b,target\n1,2,0\nNaN,4,1\n", FMT},
+            {"inf.csv", "a,b,target\n1,inf,0\n", FMT},
+            {"overflow.csv", "a,b,target\n1,1e39,0\n", FMT},
+            {"negative-class.csv", "a,b,target\n1,2,-1\n", FMT},
+            {"fraction-class.csv", "a,b,target\n1,2,0.5\n", FMT},
+            {"huge-class.csv", "a,b,target\n1,2,70000\n", FMT},
+            {"twice.csv", "a,target,target\n1,2,0\n", FMT},
+            {"latin1.csv", "a,b,target\n1,2\xe9,0\n", FMT},
+        };
+        for (size_t i = 0; i < sizeof bad_csv / sizeof bad_csv[0]; i++) {
+            const char *path = put_text(bad_csv[i].name, bad_csv[i].text);
+            if (!path) {
+                fail(__LINE__, bad_csv[i].name, "cannot write the scratch file");
+                continue;
+            }
+            EXPECT(bad_csv[i].want, nnet_dataset_load_csv(path, "target", NNET_TARGETS_ONE_HOT, 0, &d),
+                   d == SENT_DS);
+            if (i != 15) /* "twice.csv" has two columns of that name, not a number problem */
+                EXPECT(bad_csv[i].want,
+                       nnet_dataset_load_csv_columns(path, col2, 1, NNET_TARGETS_ONE_HOT, 0, &d),
+                       d == SENT_DS);
+        }
+
+        /* malformed FANN files */
+        static const struct {
+            const char *name, *text;
+        } bad_fann[] = {
+            {"empty.data", ""},
+            {"short-header.data", "3 2\n"},
+            {"word-header.data", "three 2 1\n"},
+            {"negative-header.data", "-3 2 1\n0 0\n1\n"},
+            {"zero-rows.data", "0 2 1\n"},
+            {"zero-inputs.data", "2 0 1\n1\n1\n"},
+            {"fraction-header.data", "1.5 2 1\n0 0\n1\n"},
+            {"too-few.data", "3 2 1\n0 0\n-1\n0 1\n1\n1\n"},
+            {"more-rows-promised.data", "5 2 1\n0 0\n-1\n0 1\n1\n1 1\n-1\n"},
+            {"extra-values.data", "2 2 1\n0 0\n-1\n0 1\n1\n1 1\n"},
+            {"word.data", "2 2 1\n0 zero\n-1\n0 1\n1\n"},
+            {"nan.data", "2 2 1\n0 0\nnan\n0 1\n1\n"},
+            {"inf.data", "2 2 1\n0 -inf\n-1\n0 1\n1\n"},
+            {"overflow.data", "1 2 1\n0 3.5e38\n-1\n"},
+            {"huge-header.data", "65536 65536 1\n0 0\n1\n"},
+            {"overflowing-header.data", "18446744073709551615 18446744073709551615 2\n0\n"},
+            {"latin1.data", "1 2 1\n0 \xe9\n1\n"},
+        };
+        for (size_t i = 0; i < sizeof bad_fann / sizeof bad_fann[0]; i++) {
+            const char *path = put_text(bad_fann[i].name, bad_fann[i].text);
+            if (!path) {
+                fail(__LINE__, bad_fann[i].name, "cannot write the scratch file");
+                continue;
+            }
+            EXPECT(FMT, nnet_dataset_load_fann(path, &d), d == SENT_DS);
+        }
+
+        /* malformed IDX files */
+        {
+            const uint32_t huge[3] = {65536, 65536, 1}, two_d[2] = {3, 1}, four[1] = {4};
+            const uint8_t big_label[3] = {0, 1, 200};
+            const uint8_t not_idx[8] = {'n', 'o', 't', ' ', 'i', 'd', 'x', '!'};
+            const uint8_t floats[8] = {0, 0, 0x0d, 1, 0, 0, 0, 0};
+            const uint8_t cut_header[6] = {0, 0, 8, 3, 0, 0};
+            /* a gzip header followed by garbage: a corrupt stream */
+            const uint8_t bad_gzip[16] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+            const char *p_huge = put_idx("huge.idx", huge, 3, pixels, 12);
+            const char *p_trunc = put_idx("truncated.idx", img_dims, 3, pixels, 11);
+            const char *p_trail = put_idx("trailing.idx", lab_dims, 1, pixels, 4);
+            const char *p_2d = put_idx("labels-2d.idx", two_d, 2, labs, 3);
+            const char *p_four = put_idx("labels-4.idx", four, 1, pixels, 4);
+            const char *p_big = put_idx("labels-200.idx", lab_dims, 1, big_label, 3);
+            const char *p_not = put("not.idx", not_idx, sizeof not_idx);
+            const char *p_float = put("floats.idx", floats, sizeof floats);
+            const char *p_cut = put("cut-header.idx", cut_header, sizeof cut_header);
+            const char *p_gz = put("bad.idx.gz", bad_gzip, sizeof bad_gzip);
+            const char *p_empty = put("empty.idx", "", 0);
+            if (!p_huge || !p_trunc || !p_trail || !p_2d || !p_four || !p_big || !p_not ||
+                !p_float || !p_cut || !p_gz || !p_empty) {
+                fail(__LINE__, "idx", "cannot write the scratch files");
+            } else {
+                EXPECT(FMT, nnet_dataset_load_idx(p_huge, lab, 0, &d), d == SENT_DS);
+                EXPECT(FMT, nnet_dataset_load_idx(p_trunc, lab, 0, &d), d == SENT_DS);
+                EXPECT(FMT, nnet_dataset_load_idx(img, p_trail, 0, &d), d == SENT_DS);
+                EXPECT(FMT, nnet_dataset_load_idx(img, p_2d, 0, &d), d == SENT_DS);
+                EXPECT(SHAPE, nnet_dataset_load_idx(img, p_four, 0, &d), d == SENT_DS);
+                EXPECT(FMT, nnet_dataset_load_idx(img, p_big, 10, &d), d == SENT_DS);
+                EXPECT(FMT, nnet_dataset_load_idx(img, lab, 2, &d), d == SENT_DS);
+                EXPECT(FMT, nnet_dataset_load_idx(p_not, lab, 0, &d), d == SENT_DS);
+                EXPECT(FMT, nnet_dataset_load_idx(p_float, lab, 0, &d), d == SENT_DS);
+                EXPECT(FMT, nnet_dataset_load_idx(p_cut, lab, 0, &d), d == SENT_DS);
+                EXPECT(FMT, nnet_dataset_load_idx(p_gz, lab, 0, &d), d == SENT_DS);
+                EXPECT(FMT, nnet_dataset_load_idx(img, p_gz, 0, &d), d == SENT_DS);
+                EXPECT(FMT, nnet_dataset_load_idx(p_empty, lab, 0, &d), d == SENT_DS);
+            }
+        }
+
+        /* the getters */
+        {
+            size_t rows = 77, n_in = 77, n_out = 77, len = 77;
+            const float *buf = (const float *)(const void *)&dummy_handle;
+            const size_t *lp = (const size_t *)(const void *)&dummy_handle;
+#define GOT_KEPT                                                                  \
+    (rows == 77 && n_in == 77 && n_out == 77 && len == 77 &&                      \
+     buf == (const float *)(const void *)&dummy_handle &&                         \
+     lp == (const size_t *)(const void *)&dummy_handle)
+            EXPECT(NUL, nnet_dataset_shape(NULL, &rows, &n_in, &n_out), GOT_KEPT);
+            EXPECT(NUL, nnet_dataset_shape(good, NULL, &n_in, &n_out), GOT_KEPT);
+            EXPECT(NUL, nnet_dataset_shape(good, &rows, NULL, &n_out), GOT_KEPT);
+            EXPECT(NUL, nnet_dataset_shape(good, &rows, &n_in, NULL), GOT_KEPT);
+            EXPECT(NUL, nnet_dataset_inputs(NULL, &buf, &len), GOT_KEPT);
+            EXPECT(NUL, nnet_dataset_inputs(good, NULL, &len), GOT_KEPT);
+            EXPECT(NUL, nnet_dataset_inputs(good, &buf, NULL), GOT_KEPT);
+            EXPECT(NUL, nnet_dataset_targets(NULL, &buf, &len), GOT_KEPT);
+            EXPECT(NUL, nnet_dataset_targets(good, NULL, &len), GOT_KEPT);
+            EXPECT(NUL, nnet_dataset_targets(good, &buf, NULL), GOT_KEPT);
+            EXPECT(NUL, nnet_dataset_labels(NULL, &lp, &len), GOT_KEPT);
+            EXPECT(NUL, nnet_dataset_labels(good, NULL, &len), GOT_KEPT);
+            EXPECT(NUL, nnet_dataset_labels(good, &lp, NULL), GOT_KEPT);
+            EXPECT(INV, nnet_dataset_labels(plain, &lp, &len), GOT_KEPT); /* no labels */
+            INFALLIBLE(nnet_dataset_num_classes(NULL) == 0);
+            nnet_dataset_free(NULL);
+            INFALLIBLE(1); /* the NULL free above returned */
+        }
+
+        /* the split */
+        {
+            NnetDataset *a = SENT_DS, *b = SENT_DS;
+            const double bad_fraction[7] = {0.0, 1.0, -0.25, 1.5, (double)NaN, (double)INF, 0.01};
+            for (int i = 0; i < 7; i++)
+                EXPECT(INV, nnet_dataset_split(good, bad_fraction[i], 1, &a, &b),
+                       a == SENT_DS && b == SENT_DS);
+            EXPECT(NUL, nnet_dataset_split(NULL, 0.5, 1, &a, &b), a == SENT_DS && b == SENT_DS);
+            EXPECT(NUL, nnet_dataset_split(good, 0.5, 1, NULL, &b), b == SENT_DS);
+            EXPECT(NUL, nnet_dataset_split(good, 0.5, 1, &a, NULL), a == SENT_DS);
+            EXPECT(INV, nnet_dataset_split(good, 0.5, 1, &a, &a), a == SENT_DS);
+            /* a valid split still works and leaves the source as it was */
+            INFALLIBLE(nnet_dataset_split(good, 0.5, 1, &a, &b) == OK && shape_is(a, 2, 2, 3) &&
+                       shape_is(b, 1, 2, 3) && shape_is(good, 3, 2, 3));
+            if (a != SENT_DS) nnet_dataset_free(a);
+            if (b != SENT_DS) nnet_dataset_free(b);
+        }
+
+        /* a data set that does not fit the network: its borrowed buffers are checked like any */
+        {
+            const float *dx = NULL, *dy = NULL;
+            size_t nx = 0, ny = 0;
+            if (nnet_dataset_inputs(good, &dx, &nx) == OK &&
+                nnet_dataset_targets(good, &dy, &ny) == OK) {
+                fill(out, 64);
+                EXPECT(SHAPE, nnet_predict(net, dx, 3, 2, out, 3), untouched(out, 64));
+                EXPECT(SHAPE, nnet_network_fit_scaling(net, dx, 3, 2, dy, 3), weights_are(net, w0, D));
+            } else {
+                fail(__LINE__, "nnet_dataset_inputs/targets", "cannot borrow the buffers");
+            }
+        }
+        nnet_dataset_free(good);
+        nnet_dataset_free(plain);
+        remove_scratch();
     }
 
     /* ---------------------------------------------------------------- buffers */

@@ -32,6 +32,9 @@ pub mod io;
 
 pub mod kernels;
 
+pub mod data;
+
+pub use data::*;
 pub use io::*;
 pub use kernels::*;
 pub use network::*;
