@@ -9,6 +9,14 @@
 //! plus tanh. [`Kernels`] is a `Copy` table of function pointers that can only be built for an
 //! instruction set the CPU runs; a network holds one, so training never asks the CPU again.
 //!
+//! Each algorithm is written once over a small vector trait and instantiated per instruction
+//! set (AVX2+FMA, AVX-512F, NEON) under `#[target_feature]`; [`scalar`] is the reference that
+//! every set is tested against.
+//!
+//! tanh is within 2 ULP of the exact value for every finite f32 (checked exhaustively), NaN
+//! stays NaN, `+-inf` gives exactly `+-1`, `-0.0` stays `-0.0`, `|x| < 2^-12` gives `x`
+//! exactly and every input whose correctly rounded tanh is `+-1` gives exactly `+-1`.
+//!
 //! ```
 //! use nnet::kernels::{Isa, Kernels};
 //! // every instruction set this CPU can run, the scalar reference first
@@ -21,7 +29,13 @@
 //! }
 //! ```
 
+#[cfg(target_arch = "aarch64")]
+mod aarch64;
+mod generic;
 pub mod scalar;
+mod vector;
+#[cfg(target_arch = "x86_64")]
+mod x86_64;
 
 use crate::error::{Error, Result};
 use std::sync::OnceLock;
@@ -177,14 +191,39 @@ impl Kernels {
         if !isa.is_available() {
             return None;
         }
-        Some(match isa {
-            Isa::Scalar => Kernels::scalar(),
-            // SIMD tables are added per instruction set; until then the reference serves.
-            _ => Kernels {
+        match isa {
+            Isa::Scalar => Some(Kernels::scalar()),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => Some(Kernels {
                 isa,
-                ..Kernels::scalar()
-            },
-        })
+                matvec: x86_64::avx2::matvec,
+                matvec_t: x86_64::avx2::matvec_t,
+                rank1_update: x86_64::avx2::rank1_update,
+                matvec_t_rank1: x86_64::avx2::matvec_t_rank1,
+                tanh: x86_64::avx2::tanh,
+            }),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => Some(Kernels {
+                isa,
+                matvec: x86_64::avx512::matvec,
+                matvec_t: x86_64::avx512::matvec_t,
+                rank1_update: x86_64::avx512::rank1_update,
+                matvec_t_rank1: x86_64::avx512::matvec_t_rank1,
+                tanh: x86_64::avx512::tanh,
+            }),
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon => Some(Kernels {
+                isa,
+                matvec: aarch64::neon::matvec,
+                matvec_t: aarch64::neon::matvec_t,
+                rank1_update: aarch64::neon::rank1_update,
+                matvec_t_rank1: aarch64::neon::matvec_t_rank1,
+                tanh: aarch64::neon::tanh,
+            }),
+            // not compiled for this architecture (and so never available)
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
     }
 
     /// The kernels of [`Isa::selected`]: `NNET_ISA` if the CPU runs it, else the widest set.
