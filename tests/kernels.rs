@@ -16,7 +16,7 @@ mod common;
 
 use common::{Gen, data_path, read_csv};
 use nnet::kernels::{Isa, Kernels};
-use nnet::{Network, Order, Output, TrainConfig};
+use nnet::{Network, Order, Output, Regularization, TrainConfig};
 
 const SIZES: [usize; 19] = [
     0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 47, 63, 64, 65, 257, 1030,
@@ -120,7 +120,10 @@ fn check_matvec(int: bool) {
     for_all_shapes(|k, rows, cols, off, seed| {
         let mut g = Gen::new(seed);
         let w = Buf::new(rows * cols, off, fill(&mut g, int));
-        let x = Buf::new(rows, (off + 1) % 3 + 1, fill(&mut g, int));
+        let mut x = Buf::new(rows, (off + 1) % 3 + 1, fill(&mut g, int));
+        if int {
+            zero_blocks(x.get_mut(), 3, 1);
+        }
         let mut y = Buf::new(cols, (off + 2) % 3 + 1, || f32::NAN);
         let mut y_ref = vec![f32::NAN; cols];
         scalar().matvec(w.get(), cols, x.get(), &mut y_ref).unwrap();
@@ -177,7 +180,10 @@ fn check_rank1(int: bool) {
         let mut g = Gen::new(seed);
         let alpha = if int { -2.0 } else { -0.037 };
         let mut w = Buf::new(rows * cols, off, fill(&mut g, int));
-        let x = Buf::new(rows, (off + 1) % 3 + 1, fill(&mut g, int));
+        let mut x = Buf::new(rows, (off + 1) % 3 + 1, fill(&mut g, int));
+        if int {
+            zero_blocks(x.get_mut(), 3, 1);
+        }
         let d = Buf::new(cols, (off + 2) % 3 + 1, fill(&mut g, int));
         let mut w_ref = w.get().to_vec();
         scalar()
@@ -252,6 +258,87 @@ fn check_matvec_t_rank1(int: bool) {
             }
         }
     });
+}
+
+/// Zeroes whole blocks of four entries (rows `4k..4k+4` with `k % period == phase`), so that
+/// the kernels' skipping of all-zero blocks runs.
+fn zero_blocks(v: &mut [f32], period: usize, phase: usize) {
+    for (i, x) in v.iter_mut().enumerate() {
+        if (i / 4) % period == phase {
+            *x = 0.0;
+        }
+    }
+}
+
+fn check_rank1_update_matvec(int: bool) {
+    for_all_shapes(|k, rows, cols, off, seed| {
+        let mut g = Gen::new(seed);
+        let alpha = if int { -1.0 } else { -0.021 };
+        let mut w = Buf::new(rows * cols, off, fill(&mut g, int));
+        let mut x = Buf::new(rows, (off + 1) % 3 + 1, fill(&mut g, int));
+        let d = Buf::new(cols, (off + 2) % 3 + 1, fill(&mut g, int));
+        let mut xn = Buf::new(rows, off % 3 + 1, fill(&mut g, int));
+        if int {
+            // blocks with no update, no product, or neither
+            zero_blocks(x.get_mut(), 3, 1);
+            zero_blocks(xn.get_mut(), 3, 2);
+            zero_blocks(x.get_mut(), 5, 0);
+            zero_blocks(xn.get_mut(), 5, 0);
+        }
+        let mut y = Buf::new(cols, (off + 1) % 3 + 1, || f32::NAN);
+        let w0 = w.get().to_vec();
+        let mut w_ref = w0.clone();
+        let mut y_ref = vec![f32::NAN; cols];
+        let s = scalar();
+        s.rank1_update(&mut w_ref, alpha, x.get(), d.get()).unwrap();
+        s.matvec(&w_ref, cols, xn.get(), &mut y_ref).unwrap();
+        let (wm, ym) = (w.get_mut(), y.get_mut());
+        k.rank1_update_matvec(wm, alpha, x.get(), d.get(), xn.get(), ym)
+            .unwrap();
+        let what = format!("{} rank1_update_matvec {rows}x{cols}", k.isa());
+        w.check_guards(&what);
+        y.check_guards(&what);
+        for i in 0..rows {
+            for j in 0..cols {
+                let t = (alpha * x.get()[i]) as f64 * d.get()[j] as f64;
+                let scale = w0[i * cols + j].abs() as f64 + t.abs();
+                let e = i * cols + j;
+                assert_close(
+                    w.get()[e],
+                    w_ref[e],
+                    scale,
+                    1,
+                    int,
+                    &format!("{what} w[{i},{j}]"),
+                );
+            }
+        }
+        for j in 0..cols {
+            let scale: f64 = (0..rows)
+                .map(|i| (xn.get()[i] as f64 * w_ref[i * cols + j] as f64).abs())
+                .sum();
+            // the weights themselves carry one rounding: allow for it in the product
+            let scale = scale * 2.0;
+            assert_close(
+                y.get()[j],
+                y_ref[j],
+                scale,
+                rows,
+                int,
+                &format!("{what} y[{j}]"),
+            );
+        }
+    });
+}
+
+#[test]
+fn rank1_update_matvec_random_within_tolerance() {
+    check_rank1_update_matvec(false);
+}
+
+#[test]
+fn rank1_update_matvec_integers_exact() {
+    check_rank1_update_matvec(true);
 }
 
 #[test]
@@ -483,5 +570,63 @@ fn training_on_digits_agrees_across_isas() {
             k.isa()
         );
         assert_eq!(correct, correct_ref, "{}: test accuracy differs", k.isa());
+    }
+}
+
+/// The per-sample training path (fused kernels, one call per epoch) against the lecture's loop
+/// written with the public gradient: for each sample in order, `w -= eta * grad e_n(w)`.
+#[test]
+fn fused_sgd_pass_matches_the_plain_loop() {
+    let shapes: [(&[usize], Output); 5] = [
+        (&[3, 5, 1], Output::Linear),
+        (&[4, 3], Output::Tanh),
+        (&[5, 7, 6, 2], Output::Tanh),
+        (&[9, 17, 3], Output::Linear),
+        (&[33, 20, 16, 4], Output::Linear),
+    ];
+    for isa in Isa::available() {
+        for (layers, output) in shapes {
+            let (n_in, n_out) = (layers[0], *layers.last().unwrap());
+            let rows = 40;
+            let mut g = Gen::new(layers.len() as u64 * 31 + n_in as u64);
+            let mut x: Vec<f32> = (0..rows * n_in).map(|_| g.uniform()).collect();
+            // some zero inputs, as in images
+            zero_blocks(&mut x, 3, 1);
+            let y: Vec<f32> = (0..rows * n_out).map(|_| 0.8 * g.uniform()).collect();
+            let eta = 0.05;
+            let mut fused = Network::new(layers, output, 5, 0.5).unwrap();
+            fused.set_kernels(Kernels::for_isa(isa).unwrap());
+            let mut plain = fused.clone();
+            let cfg = TrainConfig {
+                learning_rate: eta,
+                epochs: 2,
+                order: Order::Sequential,
+                ..TrainConfig::default()
+            };
+            fused.train(&cfg, &x, &y, None).unwrap();
+            for _ in 0..2 {
+                for (xr, yr) in x.chunks(n_in).zip(y.chunks(n_out)) {
+                    let (grad, _) = plain.gradient(xr, yr, &Regularization::none()).unwrap();
+                    let w: Vec<f32> = plain
+                        .weights()
+                        .iter()
+                        .zip(&grad)
+                        .map(|(w, g)| w - eta * g)
+                        .collect();
+                    plain.set_weights(&w).unwrap();
+                }
+            }
+            let max_diff = fused
+                .weights()
+                .iter()
+                .zip(plain.weights())
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            println!("{isa} {layers:?}: max |w_fused - w_plain| = {max_diff:e}");
+            assert!(
+                max_diff <= 5e-6,
+                "{isa} {layers:?}: fused pass and plain loop differ by {max_diff}"
+            );
+        }
     }
 }

@@ -118,7 +118,18 @@ unsafe fn matvec_block<V: Vector, const R: usize, const INIT: bool>(
     }
 }
 
-/// `y = W^T x`: `y[j] = sum_i x[i] * w[i*cols + j]` (the forward pass).
+/// Whether `x[0..R]` are all zero.
+///
+/// # Safety
+/// `x..x+R` is readable.
+#[inline(always)]
+unsafe fn all_zero<const R: usize>(x: *const f32) -> bool {
+    // SAFETY: forwarded from the caller.
+    (0..R).all(|r| unsafe { *x.add(r) } == 0.0)
+}
+
+/// `y = W^T x`: `y[j] = sum_i x[i] * w[i*cols + j]` (the forward pass). Blocks of four rows
+/// whose `x` are all zero are skipped (they add exactly zero).
 ///
 /// # Safety
 /// The CPU runs `V`'s instruction set.
@@ -151,7 +162,10 @@ pub(crate) unsafe fn matvec<V: Vector>(
                 matvec_block::<V, 4, true>(wp, cols, xp, yp);
                 let mut i = 4;
                 while i + 4 <= rows {
-                    matvec_block::<V, 4, false>(wp.add(i * cols), cols, xp.add(i), yp);
+                    // a block of zero inputs adds nothing (sparse inputs such as images)
+                    if !all_zero::<4>(xp.add(i)) {
+                        matvec_block::<V, 4, false>(wp.add(i * cols), cols, xp.add(i), yp);
+                    }
                     i += 4;
                 }
                 match rows - i {
@@ -312,7 +326,8 @@ unsafe fn column_update<V: Vector>(w: *mut f32, rows: usize, alpha: f32, x: *con
     }
 }
 
-/// `W += alpha x d^T`: `w[i*cols + j] += (alpha * x[i]) * d[j]` (the SGD update).
+/// `W += alpha x d^T`: `w[i*cols + j] += (alpha * x[i]) * d[j]` (the SGD update). Rows with
+/// `alpha * x[i] == 0` are left as they are.
 ///
 /// # Safety
 /// The CPU runs `V`'s instruction set.
@@ -338,8 +353,11 @@ pub(crate) unsafe fn rank1_update<V: Vector>(
             return;
         }
         for i in 0..rows {
-            let a = V::splat(alpha * *xp.add(i));
-            axpy_row::<V>(wp.add(i * cols), cols, a, dp);
+            let a = alpha * *xp.add(i);
+            // a zero coefficient leaves the row as it is (sparse inputs such as images)
+            if a != 0.0 {
+                axpy_row::<V>(wp.add(i * cols), cols, V::splat(a), dp);
+            }
         }
     }
 }
@@ -417,6 +435,192 @@ pub(crate) unsafe fn matvec_t_rank1<V: Vector>(
                 a.mul_add(d1, w1).store_partial(r.add(j), n);
             }
             *zp.add(i) = s0.add(s1).hsum();
+        }
+    }
+}
+
+/// One block of `R` rows of [`rank1_update_matvec`]: with `UPDATE`, `w_r += a_r d` for each
+/// row; with `FORWARD`, `y (+)= sum_r xn_r w_r` with the new weights, in the same order and
+/// rounding as [`matvec_block`] (`INIT` overwrites `y` and implies `FORWARD`).
+///
+/// # Safety
+/// The CPU runs `V`'s instruction set; `w..w+R*cols` is writable, `d..d+cols` and `xn..xn+R`
+/// are readable and `y..y+cols` is writable.
+#[inline(always)]
+unsafe fn update_matvec_block<
+    V: Vector,
+    const R: usize,
+    const INIT: bool,
+    const UPDATE: bool,
+    const FORWARD: bool,
+>(
+    w: *mut f32,
+    cols: usize,
+    a: [f32; R],
+    d: *const f32,
+    xn: *const f32,
+    y: *mut f32,
+) {
+    let l = V::LANES;
+    // SAFETY: rows `r < R` of `w` are `w + r*cols .. w + (r+1)*cols`; every access is at a
+    // column offset `j..j+l <= cols` (or a partial `j..cols`), inside the contract's ranges.
+    unsafe {
+        let av: [V; R] = std::array::from_fn(|r| V::splat(a[r]));
+        let xv: [V; R] = std::array::from_fn(|r| V::splat(*xn.add(r)));
+        let rs: [*mut f32; R] = std::array::from_fn(|r| w.add(r * cols));
+        let mut j = 0;
+        while j + l <= cols {
+            let dv = if UPDATE {
+                V::load(d.add(j))
+            } else {
+                V::splat(0.0)
+            };
+            let mut acc = if INIT || !FORWARD {
+                V::splat(0.0)
+            } else {
+                V::load(y.add(j))
+            };
+            for r in 0..R {
+                let mut wv = V::load(rs[r].add(j));
+                if UPDATE {
+                    wv = av[r].mul_add(dv, wv);
+                    wv.store(rs[r].add(j));
+                }
+                if INIT && r == 0 {
+                    acc = xv[0].mul(wv);
+                } else if FORWARD {
+                    acc = xv[r].mul_add(wv, acc);
+                }
+            }
+            if FORWARD {
+                acc.store(y.add(j));
+            }
+            j += l;
+        }
+        let n = cols - j;
+        if n > 0 {
+            let dv = if UPDATE {
+                V::load_partial(d.add(j), n)
+            } else {
+                V::splat(0.0)
+            };
+            let mut acc = if INIT || !FORWARD {
+                V::splat(0.0)
+            } else {
+                V::load_partial(y.add(j), n)
+            };
+            for r in 0..R {
+                let mut wv = V::load_partial(rs[r].add(j), n);
+                if UPDATE {
+                    wv = av[r].mul_add(dv, wv);
+                    wv.store_partial(rs[r].add(j), n);
+                }
+                if INIT && r == 0 {
+                    acc = xv[0].mul(wv);
+                } else if FORWARD {
+                    acc = xv[r].mul_add(wv, acc);
+                }
+            }
+            if FORWARD {
+                acc.store_partial(y.add(j), n);
+            }
+        }
+    }
+}
+
+/// `W += alpha x d^T`, then `y = W^T xn` with the updated weights, in one pass over `W`: the
+/// update of the first layer fused with the forward pass of the next sample. The results equal
+/// [`rank1_update`] followed by [`matvec`]. Blocks of four rows skip the update when all their
+/// `alpha * x` are zero and the product when all their `xn` are zero.
+///
+/// # Safety
+/// The CPU runs `V`'s instruction set.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn rank1_update_matvec<V: Vector>(
+    w: &mut [f32],
+    rows: usize,
+    cols: usize,
+    alpha: f32,
+    x: &[f32],
+    d: &[f32],
+    xn: &[f32],
+    y: &mut [f32],
+) {
+    check_matrix(w.len(), rows, cols);
+    assert!(
+        x.len() >= rows && xn.len() >= rows && d.len() >= cols && y.len() >= cols,
+        "rank1_update_matvec: short x, xn, d or y"
+    );
+    if cols == 1 || rows < 4 {
+        // SAFETY: forwarded from the caller; the lengths were checked above.
+        unsafe {
+            rank1_update::<V>(w, rows, cols, alpha, x, d);
+            matvec::<V>(w, rows, cols, xn, y);
+        }
+        return;
+    }
+    let (wp, xp, dp, xnp, yp) = (
+        w.as_mut_ptr(),
+        x.as_ptr(),
+        d.as_ptr(),
+        xn.as_ptr(),
+        y.as_mut_ptr(),
+    );
+    // SAFETY: the lengths were checked above; blocks cover rows `i..i+R <= rows`.
+    unsafe {
+        let coef = |i: usize| -> [f32; 4] { std::array::from_fn(|r| alpha * *xp.add(i + r)) };
+        let a = coef(0);
+        if a.iter().any(|&v| v != 0.0) {
+            update_matvec_block::<V, 4, true, true, true>(wp, cols, a, dp, xnp, yp);
+        } else {
+            update_matvec_block::<V, 4, true, false, true>(wp, cols, a, dp, xnp, yp);
+        }
+        let mut i = 4;
+        while i + 4 <= rows {
+            let a = coef(i);
+            let (wi, xni) = (wp.add(i * cols), xnp.add(i));
+            match (a.iter().any(|&v| v != 0.0), !all_zero::<4>(xni)) {
+                (true, true) => {
+                    update_matvec_block::<V, 4, false, true, true>(wi, cols, a, dp, xni, yp)
+                }
+                (true, false) => {
+                    update_matvec_block::<V, 4, false, true, false>(wi, cols, a, dp, xni, yp)
+                }
+                (false, true) => {
+                    update_matvec_block::<V, 4, false, false, true>(wi, cols, a, dp, xni, yp)
+                }
+                (false, false) => {}
+            }
+            i += 4;
+        }
+        let (wi, xni) = (wp.add(i * cols), xnp.add(i));
+        match rows - i {
+            1 => update_matvec_block::<V, 1, false, true, true>(
+                wi,
+                cols,
+                [alpha * *xp.add(i)],
+                dp,
+                xni,
+                yp,
+            ),
+            2 => update_matvec_block::<V, 2, false, true, true>(
+                wi,
+                cols,
+                std::array::from_fn(|r| alpha * *xp.add(i + r)),
+                dp,
+                xni,
+                yp,
+            ),
+            3 => update_matvec_block::<V, 3, false, true, true>(
+                wi,
+                cols,
+                std::array::from_fn(|r| alpha * *xp.add(i + r)),
+                dp,
+                xni,
+                yp,
+            ),
+            _ => {}
         }
     }
 }
@@ -583,6 +787,40 @@ macro_rules! instantiate {
             unsafe {
                 $crate::kernels::generic::matvec_t_rank1::<$v>(w, rows, cols, d, alpha, x, z)
             }
+        }
+
+        #[doc = concat!("The first layer's update fused with the next forward product, with ", $name, " (see `kernels::scalar::rank1_update_matvec`).")]
+        ///
+        /// # Safety
+        #[doc = concat!("The CPU supports ", $name, ".")]
+        #[target_feature(enable = $feature)]
+        #[allow(clippy::too_many_arguments)]
+        pub(crate) unsafe fn rank1_update_matvec(
+            w: &mut [f32],
+            rows: usize,
+            cols: usize,
+            alpha: f32,
+            x: &[f32],
+            d: &[f32],
+            xn: &[f32],
+            y: &mut [f32],
+        ) {
+            // SAFETY: the caller guarantees the instruction set (this function's contract).
+            unsafe {
+                $crate::kernels::generic::rank1_update_matvec::<$v>(
+                    w, rows, cols, alpha, x, d, xn, y,
+                )
+            }
+        }
+
+        #[doc = concat!("One pass of per-sample SGD with ", $name, " (see `kernels::sgd`).")]
+        ///
+        /// # Safety
+        #[doc = concat!("The CPU supports ", $name, "; `SgdPass::check` holds.")]
+        #[target_feature(enable = $feature)]
+        pub(crate) unsafe fn sgd_pass(p: &mut $crate::kernels::sgd::SgdPass) -> Option<f64> {
+            // SAFETY: the caller guarantees the instruction set and the shapes.
+            unsafe { $crate::kernels::sgd::pass::<$crate::kernels::sgd::SimdOps<$v>>(p) }
         }
 
         #[doc = concat!("In-place tanh within 2 ULP with ", $name, ".")]
