@@ -4,7 +4,8 @@ use std::ops::ControlFlow;
 
 use crate::error::{Error, Result, try_zeroed};
 use crate::gradient::{Backprop, check_xy, mean_error, scaled_copies};
-use crate::network::{Forward, Network, fill_uniform};
+use crate::kernels::sgd::SgdPass;
+use crate::network::{Forward, Network, Output, fill_uniform};
 use crate::regularization::Regularization;
 use crate::rng::SeededRng;
 
@@ -197,18 +198,71 @@ impl Trainer {
         })
     }
 
-    /// One per-sample SGD step; returns the sample's error before the step.
+    /// One epoch of per-sample SGD over the rows in `self.order`; returns the sum of the
+    /// sample errors (each before its step), or `None` as soon as one is not finite.
+    ///
+    /// Without a regularizer the whole epoch runs in one call of the kernel set's fused pass
+    /// (`kernels::sgd`): backward products fused with the updates, the first layer's update
+    /// fused with the next sample's forward product. With a regularizer, each layer's step
+    /// runs between its backward product and its update, layer by layer ([`Self::sgd_step`]).
+    fn sgd_epoch(
+        &mut self,
+        net: &mut Network,
+        sets: &Sets,
+        eta: f32,
+        reg: &Regularization,
+    ) -> Result<Option<f64>> {
+        let layers = net.layers().to_vec();
+        let off = net.offsets().to_vec();
+        if reg.is_active() {
+            let (n_in, n_out) = (net.num_inputs(), net.num_outputs());
+            let mut sum = 0.0;
+            for p in 0..self.order.len() {
+                let i = self.order[p];
+                let x = &sets.x[i * n_in..(i + 1) * n_in];
+                let y = &sets.y[i * n_out..(i + 1) * n_out];
+                let e = self.sgd_step(net, &layers, &off, x, y, eta, reg);
+                if !e.is_finite() {
+                    return Ok(None);
+                }
+                sum += e;
+            }
+            return Ok(Some(sum));
+        }
+        let mut next_input = try_zeroed(net.num_inputs() + 1, "the next input")?;
+        next_input[0] = 1.0;
+        let k = net.kernels();
+        let tanh_output = net.output() == Output::Tanh;
+        let mut pass = SgdPass {
+            layers: &layers,
+            offsets: &off,
+            tanh_output,
+            weights: net.weights_mut(),
+            x: sets.x,
+            y: sets.y,
+            order: &self.order,
+            eta,
+            acts: &mut self.bp.fwd.acts,
+            next_input: &mut next_input,
+            deltas: &mut self.bp.deltas,
+            z: &mut self.bp.z,
+        };
+        Ok(k.sgd_pass(&mut pass))
+    }
+
+    /// One per-sample SGD step with a regularizer; returns the sample's error before the step.
+    #[allow(clippy::too_many_arguments)]
     fn sgd_step(
         &mut self,
         net: &mut Network,
+        layers: &[usize],
+        off: &[usize],
         x: &[f32],
         y: &[f32],
         eta: f32,
         reg: &Regularization,
     ) -> f64 {
         let e = self.bp.forward_output_delta(net, x, y);
-        let layers = net.layers().to_vec();
-        let off = net.offsets().to_vec();
         let k = net.kernels();
         let reg_on = reg.is_active();
         let w_all = net.weights_mut();
@@ -297,7 +351,6 @@ impl Trainer {
         on_epoch: &mut dyn FnMut(&EpochInfo) -> ControlFlow<()>,
     ) -> Result<TrainReport> {
         let n_in = net.num_inputs();
-        let n_out = net.num_outputs();
         let rows = sets.x.len() / n_in;
         let eta = cfg.learning_rate;
         let reg = cfg.regularization;
@@ -321,20 +374,7 @@ impl Trainer {
             }
             let mut finite = true;
             if cfg.batch_size == 1 {
-                for p in 0..rows {
-                    let i = self.order[p];
-                    let e = self.sgd_step(
-                        net,
-                        &sets.x[i * n_in..(i + 1) * n_in],
-                        &sets.y[i * n_out..(i + 1) * n_out],
-                        eta,
-                        &reg,
-                    );
-                    if !e.is_finite() {
-                        finite = false;
-                        break;
-                    }
-                }
+                finite = self.sgd_epoch(net, sets, eta, &reg)?.is_some();
             } else {
                 let order = std::mem::take(&mut self.order);
                 for batch in order.chunks(cfg.batch_size) {
@@ -524,5 +564,58 @@ impl Network {
         }
         report.stopped_by_callback = stopped_any;
         Ok(report)
+    }
+}
+
+impl Network {
+    /// One epoch of per-sample SGD over the rows of `x` and `y` in order, without a regularizer
+    /// and without evaluation: the inner loop of [`Network::train`] with `batch_size = 1` and
+    /// [`Order::Sequential`], for online learning and custom schedules. Returns the mean of the
+    /// sample errors `e_n`, each measured just before its own step (in standardized units when
+    /// the network has a scaling).
+    ///
+    /// Errors on a learning rate that is not finite and > 0, bad shapes or non-finite data
+    /// (nothing changes then), and with [`Error::Diverged`] when a sample's error or a weight
+    /// becomes non-finite (the network then keeps the weights it had before the call).
+    ///
+    /// ```
+    /// use nnet::{Network, Output};
+    /// // y = x1 + x2 with a 2-1 linear network
+    /// let x = [0.5, 0.25, -0.5, 1.0, 1.0, -1.0, 0.0, 0.5];
+    /// let y = [0.75, 0.5, 0.0, 0.5];
+    /// let mut net = Network::new(&[2, 1], Output::Linear, 1, 0.1).unwrap();
+    /// let first = net.sgd_epoch(&x, &y, 0.1).unwrap();
+    /// let mut last = first;
+    /// for _ in 0..500 {
+    ///     last = net.sgd_epoch(&x, &y, 0.1).unwrap();
+    /// }
+    /// assert!(last < 1e-4 && last < first);
+    /// ```
+    pub fn sgd_epoch(&mut self, x: &[f32], y: &[f32], learning_rate: f32) -> Result<f64> {
+        let cfg = TrainConfig {
+            learning_rate,
+            ..TrainConfig::default()
+        };
+        cfg.validate()?;
+        let rows = check_xy(self, x, y, "training")?;
+        let scaled = scaled_copies(self, x, y)?;
+        let sets = Sets {
+            x: scaled.as_ref().map_or(x, |s| &s.0[..]),
+            y: scaled.as_ref().map_or(y, |s| &s.1[..]),
+            val: None,
+        };
+        let mut trainer = Trainer::new(self, rows)?;
+        trainer.snapshot.copy_from_slice(self.weights());
+        let sum = trainer.sgd_epoch(self, &sets, learning_rate, &cfg.regularization)?;
+        match sum {
+            Some(s) if self.weights().iter().all(|w| w.is_finite()) => Ok(s / rows as f64),
+            _ => {
+                self.weights_mut().copy_from_slice(&trainer.snapshot);
+                Err(Error::Diverged(format!(
+                    "the loss or a weight became non-finite (learning rate {learning_rate}); \
+                     the network keeps the weights from before the epoch"
+                )))
+            }
+        }
     }
 }

@@ -96,3 +96,36 @@ pub unsafe fn tanh(v: &mut [f32]) {
         *x = tanh_ref(*x);
     }
 }
+
+/// `W += alpha x d^T`, then `y = W^T xn` with the updated weights (the first layer's update
+/// fused with the next sample's forward product): exactly [`rank1_update`] followed by
+/// [`matvec`].
+///
+/// # Safety
+/// Safe for any input: bounds are checked by slice indexing.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn rank1_update_matvec(
+    w: &mut [f32],
+    rows: usize,
+    cols: usize,
+    alpha: f32,
+    x: &[f32],
+    d: &[f32],
+    xn: &[f32],
+    y: &mut [f32],
+) {
+    // SAFETY: both are safe for any input.
+    unsafe {
+        rank1_update(w, rows, cols, alpha, x, d);
+        matvec(w, rows, cols, xn, y);
+    }
+}
+
+/// One pass of per-sample SGD with the reference kernels (see `kernels::sgd`).
+///
+/// # Safety
+/// Safe for any input that passes `SgdPass::check`.
+pub(crate) unsafe fn sgd_pass(p: &mut super::sgd::SgdPass) -> Option<f64> {
+    // SAFETY: the scalar operations need no instruction set.
+    unsafe { super::sgd::pass::<super::sgd::ScalarOps>(p) }
+}

@@ -1,0 +1,3 @@
+//! aarch64 kernels: Advanced SIMD (NEON).
+
+pub(crate) mod neon;
