@@ -43,6 +43,23 @@ fn build_library() -> Option<Setup> {
     let exe = std::env::current_exe().expect("the test binary's path");
     let profile_dir = exe.parent()?.parent()?.to_path_buf();
     let target_dir = profile_dir.parent()?.to_path_buf();
+    // the host C compiler must produce code for the architecture this test runs as (under qemu
+    // for a cross target it does not)
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let machine = std::process::Command::new(&cc)
+        .arg("-dumpmachine")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    if !machine.starts_with(std::env::consts::ARCH) {
+        eprintln!(
+            "c_api: SKIPPED: the C compiler `{cc}` targets `{machine}`, this test runs as {}: \
+             it cannot link this library",
+            std::env::consts::ARCH
+        );
+        return None;
+    }
     if !target_dir.join("CACHEDIR.TAG").exists() {
         eprintln!(
             "c_api: SKIPPED: {} is not a native target directory (a --target build); \
