@@ -21,6 +21,7 @@
 //! }
 //! ```
 
+pub mod gemm;
 pub mod scalar;
 
 use crate::error::{Error, Result};
@@ -145,6 +146,7 @@ pub struct Kernels {
     rank1_update: Rank1Fn,
     matvec_t_rank1: MatvecTRank1Fn,
     tanh: TanhFn,
+    gemm: gemm::Gemm,
 }
 
 impl std::fmt::Debug for Kernels {
@@ -169,6 +171,7 @@ impl Kernels {
             rank1_update: scalar::rank1_update,
             matvec_t_rank1: scalar::matvec_t_rank1,
             tanh: scalar::tanh,
+            gemm: gemm::Gemm::scalar(),
         }
     }
 
@@ -177,13 +180,17 @@ impl Kernels {
         if !isa.is_available() {
             return None;
         }
-        Some(match isa {
+        let k = match isa {
             Isa::Scalar => Kernels::scalar(),
             // SIMD tables are added per instruction set; until then the reference serves.
             _ => Kernels {
                 isa,
                 ..Kernels::scalar()
             },
+        };
+        Some(Kernels {
+            gemm: gemm::Gemm::for_isa(isa)?,
+            ..k
         })
     }
 

@@ -1,0 +1,78 @@
+//! The AVX2+FMA micro-kernel: 6 rows by 16 columns (12 accumulator registers).
+
+use core::arch::x86_64::*;
+
+use super::micro::{Simd, tile};
+
+/// `__m256` lanes.
+pub(crate) struct Avx2;
+
+impl Simd for Avx2 {
+    type V = __m256;
+    const LANES: usize = 8;
+
+    #[inline(always)]
+    unsafe fn zero() -> __m256 {
+        // SAFETY: the caller guarantees AVX2 and FMA.
+        unsafe { _mm256_setzero_ps() }
+    }
+    #[inline(always)]
+    unsafe fn splat_load(p: *const f32) -> __m256 {
+        // SAFETY: the caller guarantees AVX2 and FMA and a readable `p`.
+        unsafe { _mm256_set1_ps(*p) }
+    }
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> __m256 {
+        // SAFETY: the caller guarantees AVX2 and FMA.
+        unsafe { _mm256_set1_ps(x) }
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> __m256 {
+        // SAFETY: the caller guarantees AVX2 and FMA and 8 readable floats at `p`.
+        unsafe { _mm256_loadu_ps(p) }
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: __m256) {
+        // SAFETY: the caller guarantees AVX2 and FMA and 8 writable floats at `p`.
+        unsafe { _mm256_storeu_ps(p, v) }
+    }
+    #[inline(always)]
+    unsafe fn mul_add(a: __m256, b: __m256, c: __m256) -> __m256 {
+        // SAFETY: the caller guarantees AVX2 and FMA.
+        unsafe { _mm256_fmadd_ps(a, b, c) }
+    }
+    #[inline(always)]
+    unsafe fn mul(a: __m256, b: __m256) -> __m256 {
+        // SAFETY: the caller guarantees AVX2 and FMA.
+        unsafe { _mm256_mul_ps(a, b) }
+    }
+}
+
+/// Tile rows.
+pub(crate) const MR: usize = 6;
+/// Vectors per tile row.
+const NV: usize = 2;
+/// Tile columns.
+pub(crate) const NR: usize = NV * 8;
+
+/// One `MR x NR` tile; see [`tile`].
+///
+/// # Safety
+/// The CPU supports AVX2 and FMA, and the pointer contract of [`tile`] holds.
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn kernel(
+    k: usize,
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+    rsc: usize,
+    csc: usize,
+    m: usize,
+    n: usize,
+    alpha: f32,
+    accumulate: bool,
+) {
+    // SAFETY: forwarded contract; AVX2 and FMA are enabled for this function.
+    unsafe { tile::<Avx2, MR, NV>(k, a, b, c, rsc, csc, m, n, alpha, accumulate) }
+}

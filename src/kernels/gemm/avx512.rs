@@ -1,0 +1,78 @@
+//! The AVX-512F micro-kernel: 12 rows by 32 columns (24 accumulator registers).
+
+use core::arch::x86_64::*;
+
+use super::micro::{Simd, tile};
+
+/// `__m512` lanes.
+pub(crate) struct Avx512;
+
+impl Simd for Avx512 {
+    type V = __m512;
+    const LANES: usize = 16;
+
+    #[inline(always)]
+    unsafe fn zero() -> __m512 {
+        // SAFETY: the caller guarantees AVX-512F.
+        unsafe { _mm512_setzero_ps() }
+    }
+    #[inline(always)]
+    unsafe fn splat_load(p: *const f32) -> __m512 {
+        // SAFETY: the caller guarantees AVX-512F and a readable `p`.
+        unsafe { _mm512_set1_ps(*p) }
+    }
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> __m512 {
+        // SAFETY: the caller guarantees AVX-512F.
+        unsafe { _mm512_set1_ps(x) }
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> __m512 {
+        // SAFETY: the caller guarantees AVX-512F and 16 readable floats at `p`.
+        unsafe { _mm512_loadu_ps(p) }
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: __m512) {
+        // SAFETY: the caller guarantees AVX-512F and 16 writable floats at `p`.
+        unsafe { _mm512_storeu_ps(p, v) }
+    }
+    #[inline(always)]
+    unsafe fn mul_add(a: __m512, b: __m512, c: __m512) -> __m512 {
+        // SAFETY: the caller guarantees AVX-512F.
+        unsafe { _mm512_fmadd_ps(a, b, c) }
+    }
+    #[inline(always)]
+    unsafe fn mul(a: __m512, b: __m512) -> __m512 {
+        // SAFETY: the caller guarantees AVX-512F.
+        unsafe { _mm512_mul_ps(a, b) }
+    }
+}
+
+/// Tile rows.
+pub(crate) const MR: usize = 12;
+/// Vectors per tile row.
+const NV: usize = 2;
+/// Tile columns.
+pub(crate) const NR: usize = NV * 16;
+
+/// One `MR x NR` tile; see [`tile`].
+///
+/// # Safety
+/// The CPU supports AVX-512F, and the pointer contract of [`tile`] holds.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn kernel(
+    k: usize,
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+    rsc: usize,
+    csc: usize,
+    m: usize,
+    n: usize,
+    alpha: f32,
+    accumulate: bool,
+) {
+    // SAFETY: forwarded contract; AVX-512F is enabled for this function.
+    unsafe { tile::<Avx512, MR, NV>(k, a, b, c, rsc, csc, m, n, alpha, accumulate) }
+}

@@ -1,0 +1,769 @@
+//! Blocked single-precision matrix multiplication, `C = beta C + alpha A B`, with packing into
+//! contiguous panels and one register-tile micro-kernel per instruction set.
+//!
+//! The driver follows the classic layered scheme: the k dimension is cut into blocks of at
+//! most `kc` steps, A into blocks of `mc` rows and B into blocks of `nc` columns; each block
+//! is copied ("packed") into panels of `MR` rows of A and `NR` columns of B laid out in the
+//! order the micro-kernel reads them, and the micro-kernel computes one `MR x NR` tile of C
+//! in registers. Transposed operands cost nothing extra: the packing reads any row and column
+//! stride ([`MatRef::t`]). When C is much narrower than a tile, the driver computes
+//! `C^T = B^T A^T` instead, which wastes less of each tile.
+//!
+//! Every element of C is the sum over k in the same order (blocks of `kc` in turn, each
+//! accumulated step by step), whatever the shape of the call and wherever the element falls
+//! in a tile: results depend only on the instruction set and the length of k.
+//!
+//! | instruction set | tile (rows x columns) |
+//! | --- | --- |
+//! | AVX-512F | 12 x 32 |
+//! | AVX2 + FMA | 6 x 16 |
+//! | NEON | 8 x 12 |
+//! | scalar | 4 x 8 |
+//!
+//! ```
+//! use nnet::kernels::{Kernels, gemm::{MatMut, MatRef}};
+//! let k = Kernels::selected();
+//! let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]; // 2 x 3
+//! let b = [1.0, 0.0, 0.0, 1.0, 1.0, 1.0]; // 3 x 2
+//! let mut c = [0.0; 4];
+//! let mut scratch = k.gemm_scratch().unwrap();
+//! k.gemm(
+//!     1.0,
+//!     MatRef::row_major(&a, 2, 3).unwrap(),
+//!     MatRef::row_major(&b, 3, 2).unwrap(),
+//!     0.0,
+//!     MatMut::row_major(&mut c, 2, 2).unwrap(),
+//!     &mut scratch,
+//! )
+//! .unwrap();
+//! assert_eq!(c, [4.0, 5.0, 10.0, 11.0]);
+//! ```
+
+mod micro;
+mod scalar;
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+#[cfg(target_arch = "aarch64")]
+mod neon;
+
+use super::{Isa, Kernels, TanhFn};
+use crate::error::{Error, Result, try_zeroed};
+
+/// The micro-kernel signature: see [`micro::tile`].
+type TileFn =
+    unsafe fn(usize, *const f32, *const f32, *mut f32, usize, usize, usize, usize, f32, bool);
+
+/// The GEMM entry of the kernel table: tile sizes, blocking and the micro-kernel of one
+/// instruction set. Like [`Kernels`], a value exists only for an instruction set the CPU runs.
+#[derive(Clone, Copy)]
+pub(crate) struct Gemm {
+    mr: usize,
+    nr: usize,
+    kc: usize,
+    mc: usize,
+    nc: usize,
+    tile: TileFn,
+}
+
+impl Gemm {
+    /// The portable micro-kernel.
+    pub(crate) fn scalar() -> Gemm {
+        Gemm {
+            mr: scalar::MR,
+            nr: scalar::NR,
+            kc: 256,
+            mc: 64,
+            nc: 512,
+            tile: scalar::kernel,
+        }
+    }
+
+    /// The micro-kernel for `isa`, or `None` when the CPU cannot run it.
+    pub(crate) fn for_isa(isa: Isa) -> Option<Gemm> {
+        if !isa.is_available() {
+            return None;
+        }
+        match isa {
+            Isa::Scalar => Some(Gemm::scalar()),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => Some(Gemm {
+                mr: avx2::MR,
+                nr: avx2::NR,
+                kc: 256,
+                mc: 72,
+                nc: 1024,
+                tile: avx2::kernel,
+            }),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => Some(Gemm {
+                mr: avx512::MR,
+                nr: avx512::NR,
+                kc: 384,
+                mc: 96,
+                nc: 1024,
+                tile: avx512::kernel,
+            }),
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon => Some(Gemm {
+                mr: neon::MR,
+                nr: neon::NR,
+                kc: 256,
+                mc: 64,
+                nc: 768,
+                tile: neon::kernel,
+            }),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+
+    /// The length of k-blocks for a product with `k` steps: at most `kc`, as even as possible.
+    fn k_block(&self, k: usize) -> usize {
+        let blocks = k.div_ceil(self.kc).max(1);
+        k.div_ceil(blocks)
+    }
+
+    /// Floats in an `m x k` A packed into panels of `MR` rows.
+    pub(crate) fn packed_a_len(&self, m: usize, k: usize) -> usize {
+        m.div_ceil(self.mr) * self.mr * k
+    }
+
+    /// Floats in a `k x n` B packed into panels of `NR` columns.
+    pub(crate) fn packed_b_len(&self, k: usize, n: usize) -> usize {
+        n.div_ceil(self.nr) * self.nr * k
+    }
+
+    /// Whether `C^T = B^T A^T` wastes less of the tiles than `C = A B`.
+    fn prefer_transposed(&self, m: usize, n: usize) -> bool {
+        let cost = |rows: usize, cols: usize| {
+            rows.div_ceil(self.mr) * self.mr * cols.div_ceil(self.nr) * self.nr
+        };
+        cost(n, m) < cost(m, n)
+    }
+}
+
+/// A read-only matrix view: `rows x cols` elements at `data[i * row_stride + j * col_stride]`.
+///
+/// Constructors check that every element lies inside `data`; [`MatRef::t`] is the transpose
+/// without a copy.
+#[derive(Debug, Clone, Copy)]
+pub struct MatRef<'a> {
+    data: &'a [f32],
+    rows: usize,
+    cols: usize,
+    rs: usize,
+    cs: usize,
+}
+
+/// The number of floats spanned by a strided matrix, or an overflow error.
+fn extent(rows: usize, cols: usize, rs: usize, cs: usize) -> Result<usize> {
+    if rows == 0 || cols == 0 {
+        return Ok(0);
+    }
+    (rows - 1)
+        .checked_mul(rs)
+        .and_then(|a| (cols - 1).checked_mul(cs).and_then(|b| a.checked_add(b)))
+        .and_then(|e| e.checked_add(1))
+        .ok_or_else(|| {
+            Error::Overflow(format!(
+                "a {rows} x {cols} matrix with strides ({rs}, {cs}) overflows usize"
+            ))
+        })
+}
+
+fn check_extent(len: usize, rows: usize, cols: usize, rs: usize, cs: usize) -> Result<()> {
+    let e = extent(rows, cols, rs, cs)?;
+    if e > len {
+        return Err(Error::ShapeMismatch(format!(
+            "a {rows} x {cols} matrix with strides ({rs}, {cs}) needs {e} values, got {len}"
+        )));
+    }
+    Ok(())
+}
+
+impl<'a> MatRef<'a> {
+    /// A view of `rows x cols` elements at `data[i * row_stride + j * col_stride]`.
+    ///
+    /// Errors when an element lies outside `data` or the extent overflows.
+    pub fn new(
+        data: &'a [f32],
+        rows: usize,
+        cols: usize,
+        row_stride: usize,
+        col_stride: usize,
+    ) -> Result<MatRef<'a>> {
+        check_extent(data.len(), rows, cols, row_stride, col_stride)?;
+        Ok(MatRef {
+            data,
+            rows,
+            cols,
+            rs: row_stride,
+            cs: col_stride,
+        })
+    }
+
+    /// A row-major view: row stride `cols`, column stride 1. Errors when `data` is shorter
+    /// than `rows * cols`.
+    pub fn row_major(data: &'a [f32], rows: usize, cols: usize) -> Result<MatRef<'a>> {
+        MatRef::new(data, rows, cols, cols, 1)
+    }
+
+    /// The transpose (`cols x rows`), sharing the data.
+    pub fn t(self) -> MatRef<'a> {
+        MatRef {
+            data: self.data,
+            rows: self.cols,
+            cols: self.rows,
+            rs: self.cs,
+            cs: self.rs,
+        }
+    }
+
+    /// The number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// The number of columns.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// The element at row `i`, column `j`, or `None` outside the matrix.
+    pub fn get(&self, i: usize, j: usize) -> Option<f32> {
+        (i < self.rows && j < self.cols).then(|| self.data[i * self.rs + j * self.cs])
+    }
+
+    /// The `rows x cols` block starting at `(i0, j0)`; it must lie inside the matrix.
+    fn block(&self, i0: usize, j0: usize, rows: usize, cols: usize) -> MatRef<'a> {
+        assert!(i0 + rows <= self.rows && j0 + cols <= self.cols);
+        let start = if rows == 0 || cols == 0 {
+            0
+        } else {
+            i0 * self.rs + j0 * self.cs
+        };
+        MatRef {
+            data: &self.data[start..],
+            rows,
+            cols,
+            rs: self.rs,
+            cs: self.cs,
+        }
+    }
+}
+
+/// A mutable matrix view: `rows x cols` distinct elements at
+/// `data[i * row_stride + j * col_stride]`.
+///
+/// Constructors check that every element lies inside `data` and that no two elements share a
+/// place; [`MatMut::t`] is the transpose without a copy.
+#[derive(Debug)]
+pub struct MatMut<'a> {
+    data: &'a mut [f32],
+    rows: usize,
+    cols: usize,
+    rs: usize,
+    cs: usize,
+}
+
+impl<'a> MatMut<'a> {
+    /// A view of `rows x cols` elements at `data[i * row_stride + j * col_stride]`.
+    ///
+    /// Errors when an element lies outside `data`, the extent overflows, or the strides make
+    /// two elements share a place.
+    pub fn new(
+        data: &'a mut [f32],
+        rows: usize,
+        cols: usize,
+        row_stride: usize,
+        col_stride: usize,
+    ) -> Result<MatMut<'a>> {
+        check_extent(data.len(), rows, cols, row_stride, col_stride)?;
+        let (rs, cs) = (row_stride, col_stride);
+        let distinct = rows <= 1 && (cols <= 1 || cs >= 1)
+            || cols <= 1 && rs >= 1
+            || cs >= 1 && rs >= cols * cs
+            || rs >= 1 && cs >= rows * rs;
+        if !distinct {
+            return Err(Error::InvalidArgument(format!(
+                "strides ({rs}, {cs}) make elements of a {rows} x {cols} output overlap"
+            )));
+        }
+        Ok(MatMut {
+            data,
+            rows,
+            cols,
+            rs,
+            cs,
+        })
+    }
+
+    /// A row-major view: row stride `cols`, column stride 1. Errors when `data` is shorter
+    /// than `rows * cols`.
+    pub fn row_major(data: &'a mut [f32], rows: usize, cols: usize) -> Result<MatMut<'a>> {
+        MatMut::new(data, rows, cols, cols, 1)
+    }
+
+    /// The transpose (`cols x rows`), sharing the data.
+    pub fn t(self) -> MatMut<'a> {
+        MatMut {
+            data: self.data,
+            rows: self.cols,
+            cols: self.rows,
+            rs: self.cs,
+            cs: self.rs,
+        }
+    }
+
+    /// The number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// The number of columns.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// A shorter-lived view of the same elements.
+    pub fn reborrow(&mut self) -> MatMut<'_> {
+        MatMut {
+            data: self.data,
+            rows: self.rows,
+            cols: self.cols,
+            rs: self.rs,
+            cs: self.cs,
+        }
+    }
+
+    /// Row `i` as a slice when the columns are contiguous.
+    fn row_slice(&mut self, i: usize) -> Option<&mut [f32]> {
+        (i < self.rows && self.cs == 1 && self.cols > 0)
+            .then(|| &mut self.data[i * self.rs..i * self.rs + self.cols])
+    }
+}
+
+/// Packing buffers for [`Kernels::gemm`], sized once for one kernel table and reused by every
+/// call (the driver never allocates).
+#[derive(Debug, Clone)]
+pub struct GemmScratch {
+    a: Vec<f32>,
+    b: Vec<f32>,
+}
+
+impl GemmScratch {
+    fn new(g: &Gemm) -> Result<GemmScratch> {
+        Ok(GemmScratch {
+            a: try_zeroed(g.packed_a_len(g.mc, g.kc), "the GEMM packing buffer of A")?,
+            b: try_zeroed(g.packed_b_len(g.kc, g.nc), "the GEMM packing buffer of B")?,
+        })
+    }
+
+    fn fits(&self, g: &Gemm) -> bool {
+        self.a.len() >= g.packed_a_len(g.mc, g.kc) && self.b.len() >= g.packed_b_len(g.kc, g.nc)
+    }
+}
+
+/// One operand of the crate-internal driver: a strided matrix (packed block by block as the
+/// driver goes) or a matrix packed in full beforehand.
+#[derive(Clone, Copy)]
+pub(crate) enum Operand<'a> {
+    /// A strided view.
+    Mat(MatRef<'a>),
+    /// An `rows x k` left operand packed by [`Kernels::pack_a`].
+    PackedA {
+        data: &'a [f32],
+        rows: usize,
+        k: usize,
+    },
+    /// A `k x cols` right operand packed by [`Kernels::pack_b`].
+    PackedB {
+        data: &'a [f32],
+        k: usize,
+        cols: usize,
+    },
+}
+
+/// Packs the `m x k` block `src` into panels of `mr` rows at `dst` (panel `ip` at
+/// `ip * k * mr`, element `(i, p)` at `p * mr + i % mr` within it), zero-padding the last panel.
+///
+/// # Safety
+/// `dst` is valid for writing `ceil(m / mr) * mr * k` floats and does not overlap `src`.
+unsafe fn pack_a_raw(mr: usize, src: MatRef, dst: *mut f32) {
+    let (m, k, rs, cs) = (src.rows, src.cols, src.rs, src.cs);
+    if m == 0 || k == 0 {
+        return;
+    }
+    let s = src.data.as_ptr();
+    // SAFETY: the MatRef invariant puts every (i, p) with i < m, p < k at an offset inside
+    // `src.data`; the writes stay inside the panels the caller provides.
+    unsafe {
+        for ip in 0..m.div_ceil(mr) {
+            let i0 = ip * mr;
+            let rows = mr.min(m - i0);
+            let d = dst.add(ip * k * mr);
+            let sp = s.add(i0 * rs);
+            if rs == 1 {
+                for p in 0..k {
+                    core::ptr::copy_nonoverlapping(sp.add(p * cs), d.add(p * mr), rows);
+                }
+            } else if cs == 1 {
+                for r in 0..rows {
+                    let row = sp.add(r * rs);
+                    for p in 0..k {
+                        *d.add(p * mr + r) = *row.add(p);
+                    }
+                }
+            } else {
+                for p in 0..k {
+                    for r in 0..rows {
+                        *d.add(p * mr + r) = *sp.add(r * rs + p * cs);
+                    }
+                }
+            }
+            if rows < mr {
+                for p in 0..k {
+                    core::ptr::write_bytes(d.add(p * mr + rows), 0, mr - rows);
+                }
+            }
+        }
+    }
+}
+
+/// Packs the `k x n` block `src` into panels of `nr` columns at `dst` (panel `jp` at
+/// `jp * k * nr`, element `(p, j)` at `p * nr + j % nr` within it), zero-padding the last panel.
+///
+/// # Safety
+/// `dst` is valid for writing `ceil(n / nr) * nr * k` floats and does not overlap `src`.
+unsafe fn pack_b_raw(nr: usize, src: MatRef, dst: *mut f32) {
+    // B packed by columns is A^T packed by rows.
+    // SAFETY: the same extents, with the roles of rows and columns swapped.
+    unsafe { pack_a_raw(nr, src.t(), dst) }
+}
+
+impl Gemm {
+    /// `C = alpha A B` (`accumulate == false`, C is not read) or `C += alpha A B`, then `tanh`
+    /// on every element of C when `tanh` is given.
+    ///
+    /// Panics (a bug in the caller, never memory unsafety) when shapes or packed lengths do
+    /// not match or the scratch belongs to another table.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn run(
+        &self,
+        alpha: f32,
+        a: Operand,
+        b: Operand,
+        accumulate: bool,
+        mut c: MatMut,
+        scratch: &mut GemmScratch,
+        tanh: Option<TanhFn>,
+    ) {
+        let (m, ka) = match a {
+            Operand::Mat(x) => (x.rows, x.cols),
+            Operand::PackedA { data, rows, k } => {
+                assert!(
+                    data.len() >= self.packed_a_len(rows, k),
+                    "packed A too short"
+                );
+                (rows, k)
+            }
+            Operand::PackedB { .. } => panic!("a packed B cannot be the left operand"),
+        };
+        let (kb, n) = match b {
+            Operand::Mat(x) => (x.rows, x.cols),
+            Operand::PackedB { data, k, cols } => {
+                assert!(
+                    data.len() >= self.packed_b_len(k, cols),
+                    "packed B too short"
+                );
+                (k, cols)
+            }
+            Operand::PackedA { .. } => panic!("a packed A cannot be the right operand"),
+        };
+        assert!(
+            ka == kb && c.rows == m && c.cols == n,
+            "gemm shapes: A {m} x {ka}, B {kb} x {n}, C {} x {}",
+            c.rows,
+            c.cols
+        );
+        assert!(scratch.fits(self), "scratch from another kernel table");
+        if m == 0 || n == 0 {
+            return;
+        }
+        if let (Operand::Mat(am), Operand::Mat(bm)) = (a, b)
+            && self.prefer_transposed(m, n)
+        {
+            self.blocked(
+                alpha,
+                Operand::Mat(bm.t()),
+                Operand::Mat(am.t()),
+                accumulate,
+                c.reborrow().t(),
+                scratch,
+                None,
+            );
+            if let Some(f) = tanh {
+                tanh_rows(&mut c, f);
+            }
+            return;
+        }
+        if c.cs != 1 {
+            self.blocked(alpha, a, b, accumulate, c.reborrow(), scratch, None);
+            if let Some(f) = tanh {
+                tanh_rows(&mut c, f);
+            }
+            return;
+        }
+        self.blocked(alpha, a, b, accumulate, c, scratch, tanh);
+    }
+
+    /// The blocked loops over checked operands; `tanh` is applied tile by tile after the last
+    /// k-block (only when C's columns are contiguous).
+    #[allow(clippy::too_many_arguments)]
+    fn blocked(
+        &self,
+        alpha: f32,
+        a: Operand,
+        b: Operand,
+        accumulate: bool,
+        c: MatMut,
+        scratch: &mut GemmScratch,
+        tanh: Option<TanhFn>,
+    ) {
+        let (m, n) = (c.rows, c.cols);
+        let k = match a {
+            Operand::Mat(x) => x.cols,
+            Operand::PackedA { k, .. } | Operand::PackedB { k, .. } => k,
+        };
+        let (rsc, csc) = (c.rs, c.cs);
+        let cptr = c.data.as_mut_ptr();
+        if k == 0 {
+            if !accumulate {
+                for i in 0..m {
+                    for j in 0..n {
+                        c.data[i * rsc + j * csc] = 0.0;
+                    }
+                }
+            }
+            let mut c = c;
+            if let Some(f) = tanh {
+                tanh_rows(&mut c, f);
+            }
+            return;
+        }
+        let (mr, nr) = (self.mr, self.nr);
+        let kc = self.k_block(k);
+        let mc = if matches!(a, Operand::Mat(_)) {
+            self.mc
+        } else {
+            m
+        };
+        let nc = if matches!(b, Operand::Mat(_)) {
+            self.nc
+        } else {
+            n.div_ceil(nr) * nr
+        };
+        let tanh = if csc == 1 { tanh } else { None };
+        for jc in (0..n).step_by(nc) {
+            let ncb = nc.min(n - jc);
+            for pc in (0..k).step_by(kc) {
+                let kcb = kc.min(k - pc);
+                let acc = accumulate || pc > 0;
+                let last = pc + kcb == k;
+                // (start of the first panel, k of the packing, offset into k)
+                let (bp, bk, boff) = match b {
+                    Operand::Mat(x) => {
+                        // SAFETY: the scratch holds packed_b_len(kc, nc) >= the block's size
+                        // (checked by `fits`), and it does not overlap the operands.
+                        unsafe {
+                            pack_b_raw(nr, x.block(pc, jc, kcb, ncb), scratch.b.as_mut_ptr())
+                        };
+                        (scratch.b.as_ptr(), kcb, 0)
+                    }
+                    Operand::PackedB { data, .. } => (data.as_ptr(), k, pc),
+                    Operand::PackedA { .. } => unreachable!(),
+                };
+                for ic in (0..m).step_by(mc) {
+                    let mcb = mc.min(m - ic);
+                    let (ap, ak, aoff) = match a {
+                        Operand::Mat(x) => {
+                            // SAFETY: as for B: the scratch holds packed_a_len(mc, kc).
+                            unsafe {
+                                pack_a_raw(mr, x.block(ic, pc, mcb, kcb), scratch.a.as_mut_ptr())
+                            };
+                            (scratch.a.as_ptr(), kcb, 0)
+                        }
+                        Operand::PackedA { data, .. } => {
+                            // SAFETY: ic < m, a multiple of mr, so the panel start lies inside
+                            // the packed length checked in `run`.
+                            (unsafe { data.as_ptr().add(ic * k) }, k, pc)
+                        }
+                        Operand::PackedB { .. } => unreachable!(),
+                    };
+                    for jr in (0..ncb).step_by(nr) {
+                        let nn = nr.min(ncb - jr);
+                        // SAFETY: panel jr / nr of the packed block, k-offset boff: inside the
+                        // packed B (scratch or checked length), kcb steps of nr floats follow.
+                        let bpanel = unsafe { bp.add((jr / nr) * bk * nr + boff * nr) };
+                        for ir in (0..mcb).step_by(mr) {
+                            let mm = mr.min(mcb - ir);
+                            // SAFETY: as for B, panel ir / mr of the packed A block.
+                            let apanel = unsafe { ap.add((ir / mr) * ak * mr + aoff * mr) };
+                            // SAFETY: rows ic+ir.. and columns jc+jr.. of C, inside the view.
+                            let ct = unsafe { cptr.add((ic + ir) * rsc + (jc + jr) * csc) };
+                            // SAFETY: `self.tile` runs on this CPU (construction of `Gemm`);
+                            // the panels hold kcb steps of mr and nr floats; the mm x nn tile
+                            // of C is inside the view (MatMut invariant) and distinct from the
+                            // operands (C is borrowed mutably, A and B shared or packed).
+                            unsafe {
+                                (self.tile)(kcb, apanel, bpanel, ct, rsc, csc, mm, nn, alpha, acc)
+                            };
+                            if last && let Some(f) = tanh {
+                                for r in 0..mm {
+                                    // SAFETY: row r of the tile, nn contiguous floats (csc ==
+                                    // 1) inside C; no other reference to them is live.
+                                    let row = unsafe {
+                                        core::slice::from_raw_parts_mut(ct.add(r * rsc), nn)
+                                    };
+                                    // SAFETY: `f` comes from the same kernel table, whose ISA
+                                    // the CPU runs; it touches only `row`.
+                                    unsafe { f(row) };
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `tanh` on every element of C, row by row (through a small buffer when the columns are not
+/// contiguous).
+fn tanh_rows(c: &mut MatMut, f: TanhFn) {
+    let (rows, cols, rs, cs) = (c.rows, c.cols, c.rs, c.cs);
+    if c.cs == 1 {
+        for i in 0..rows {
+            if let Some(row) = c.row_slice(i) {
+                // SAFETY: `f` comes from a kernel table whose ISA the CPU runs.
+                unsafe { f(row) };
+            }
+        }
+        return;
+    }
+    let mut buf = [0.0f32; 64];
+    for i in 0..rows {
+        for j0 in (0..cols).step_by(64) {
+            let len = 64.min(cols - j0);
+            for j in 0..len {
+                buf[j] = c.data[i * rs + (j0 + j) * cs];
+            }
+            // SAFETY: as above.
+            unsafe { f(&mut buf[..len]) };
+            for j in 0..len {
+                c.data[i * rs + (j0 + j) * cs] = buf[j];
+            }
+        }
+    }
+}
+
+impl Kernels {
+    /// Packing buffers for [`Kernels::gemm`] with this table.
+    pub fn gemm_scratch(&self) -> Result<GemmScratch> {
+        GemmScratch::new(&self.gemm)
+    }
+
+    /// The register tile of this table's GEMM micro-kernel: `(rows, columns)`.
+    pub fn gemm_tile(&self) -> (usize, usize) {
+        (self.gemm.mr, self.gemm.nr)
+    }
+
+    /// `C = beta C + alpha A B` for an `m x k` A, a `k x n` B and an `m x n` C, any strides.
+    /// With `beta == 0` C is only written (NaN in C does not propagate).
+    ///
+    /// Errors when the shapes do not match or `scratch` was made by a table of another
+    /// instruction set.
+    pub fn gemm(
+        &self,
+        alpha: f32,
+        a: MatRef,
+        b: MatRef,
+        beta: f32,
+        c: MatMut,
+        scratch: &mut GemmScratch,
+    ) -> Result<()> {
+        if a.cols != b.rows || c.rows != a.rows || c.cols != b.cols {
+            return Err(Error::ShapeMismatch(format!(
+                "gemm: A is {} x {}, B is {} x {}, C is {} x {}",
+                a.rows, a.cols, b.rows, b.cols, c.rows, c.cols
+            )));
+        }
+        if !scratch.fits(&self.gemm) {
+            return Err(Error::InvalidArgument(
+                "gemm: the scratch was made for another kernel table".into(),
+            ));
+        }
+        let accumulate = beta != 0.0;
+        if accumulate && beta != 1.0 {
+            for i in 0..c.rows {
+                for j in 0..c.cols {
+                    c.data[i * c.rs + j * c.cs] *= beta;
+                }
+            }
+        }
+        self.gemm.run(
+            alpha,
+            Operand::Mat(a),
+            Operand::Mat(b),
+            accumulate,
+            c,
+            scratch,
+            None,
+        );
+        Ok(())
+    }
+
+    /// `C = alpha A B` or `C += alpha A B` over packed or strided operands, then `tanh` on C
+    /// when `tanh_output`. Panics on mismatched shapes (a bug in the caller).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn gemm_op(
+        &self,
+        alpha: f32,
+        a: Operand,
+        b: Operand,
+        accumulate: bool,
+        c: MatMut,
+        scratch: &mut GemmScratch,
+        tanh_output: bool,
+    ) {
+        let tanh = tanh_output.then_some(self.tanh);
+        self.gemm.run(alpha, a, b, accumulate, c, scratch, tanh);
+    }
+
+    /// Floats of an `m x k` left operand packed by [`Kernels::pack_a`].
+    pub(crate) fn packed_a_len(&self, m: usize, k: usize) -> usize {
+        self.gemm.packed_a_len(m, k)
+    }
+
+    /// Floats of a `k x n` right operand packed by [`Kernels::pack_b`].
+    pub(crate) fn packed_b_len(&self, k: usize, n: usize) -> usize {
+        self.gemm.packed_b_len(k, n)
+    }
+
+    /// Packs all of `a` (`m x k`) into `dst` for [`Operand::PackedA`].
+    pub(crate) fn pack_a(&self, a: MatRef, dst: &mut [f32]) {
+        assert!(dst.len() >= self.gemm.packed_a_len(a.rows, a.cols));
+        // SAFETY: `dst` is long enough (asserted) and, borrowed mutably, distinct from `a`.
+        unsafe { pack_a_raw(self.gemm.mr, a, dst.as_mut_ptr()) }
+    }
+
+    /// Packs all of `b` (`k x n`) into `dst` for [`Operand::PackedB`].
+    pub(crate) fn pack_b(&self, b: MatRef, dst: &mut [f32]) {
+        assert!(dst.len() >= self.gemm.packed_b_len(b.rows, b.cols));
+        // SAFETY: `dst` is long enough (asserted) and, borrowed mutably, distinct from `b`.
+        unsafe { pack_b_raw(self.gemm.nr, b, dst.as_mut_ptr()) }
+    }
+}
