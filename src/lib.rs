@@ -26,6 +26,7 @@
 pub mod error;
 mod gradient;
 pub mod kernels;
+mod minibatch;
 mod network;
 mod regularization;
 mod rng;

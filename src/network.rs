@@ -2,8 +2,13 @@
 
 use crate::error::{Error, Result, check_finite, checked_mul, try_zeroed};
 use crate::kernels::Kernels;
+use crate::minibatch::Evaluator;
 use crate::rng::SeededRng;
 use crate::scaling::Scaling;
+
+/// From this many rows on, prediction runs as matrix products over chunks of rows (in
+/// parallel on the current rayon pool); fewer rows go one by one.
+const PREDICT_BATCH_MIN_ROWS: usize = 8;
 
 /// The transform of the output layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -283,6 +288,12 @@ impl Network {
             )));
         }
         check_finite(x, "input")?;
+        if rows >= PREDICT_BATCH_MIN_ROWS {
+            let mut ev = Evaluator::new(self, rayon::current_num_threads())?;
+            ev.load(self);
+            ev.predict(self, x, y);
+            return Ok(());
+        }
         let mut ws = Forward::new(self)?;
         let n_in = self.num_inputs();
         let n_out = self.num_outputs();

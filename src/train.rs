@@ -3,8 +3,9 @@
 use std::ops::ControlFlow;
 
 use crate::error::{Error, Result, try_zeroed};
-use crate::gradient::{Backprop, check_xy, mean_error, scaled_copies};
-use crate::network::{Forward, Network, fill_uniform};
+use crate::gradient::{Backprop, check_xy, scaled_copies};
+use crate::minibatch::{BatchTrainer, Evaluator, build_pool};
+use crate::network::{Network, fill_uniform};
 use crate::regularization::Regularization;
 use crate::rng::SeededRng;
 
@@ -171,6 +172,10 @@ struct Sets<'a> {
     val: Option<(&'a [f32], &'a [f32])>,
 }
 
+/// The smallest batch that takes the matrix-product path; smaller batches accumulate
+/// per-sample rank-1 updates.
+const GEMM_MIN_BATCH: usize = 2;
+
 /// Buffers of one training run, allocated once.
 struct Trainer {
     bp: Backprop,
@@ -178,22 +183,40 @@ struct Trainer {
     order: Vec<usize>,
     snapshot: Vec<f32>,
     best: Vec<f32>,
+    pool: rayon::ThreadPool,
+    eval: Evaluator,
+    batched: Option<BatchTrainer>,
 }
 
 impl Trainer {
-    fn new(net: &Network, rows: usize) -> Result<Trainer> {
+    fn new(net: &Network, rows: usize, cfg: &TrainConfig) -> Result<Trainer> {
         let d = net.num_weights();
         let mut order = Vec::new();
         order
             .try_reserve_exact(rows)
             .map_err(|_| Error::OutOfMemory(format!("cannot allocate the order of {rows} rows")))?;
         order.extend(0..rows);
+        let pool = build_pool(cfg.threads)?;
+        let threads = pool.current_num_threads();
+        let batch = cfg.batch_size.min(rows);
+        let batched = if batch >= GEMM_MIN_BATCH {
+            Some(BatchTrainer::new(net, batch, threads)?)
+        } else {
+            None
+        };
         Ok(Trainer {
             bp: Backprop::new(net)?,
-            grad: try_zeroed(d, "the gradient")?,
+            grad: if batched.is_none() && cfg.batch_size > 1 {
+                try_zeroed(d, "the gradient")?
+            } else {
+                Vec::new()
+            },
             order,
             snapshot: try_zeroed(d, "the weight snapshot")?,
             best: try_zeroed(d, "the best weights")?,
+            eval: Evaluator::new(net, threads)?,
+            pool,
+            batched,
         })
     }
 
@@ -302,7 +325,6 @@ impl Trainer {
         let eta = cfg.learning_rate;
         let reg = cfg.regularization;
         let mut rng = SeededRng::new(cfg.seed, 2 * run as u64 + 1);
-        let mut fwd = Forward::new(net)?;
         let mut history = Vec::new();
         let mut best_val = f64::INFINITY;
         let mut best_epoch = 0u32;
@@ -335,6 +357,16 @@ impl Trainer {
                         break;
                     }
                 }
+            } else if let Some(bt) = &mut self.batched {
+                bt.load(net);
+                for batch in self.order.chunks(cfg.batch_size) {
+                    let e = bt.step(net, &self.pool, sets.x, sets.y, batch, eta, &reg);
+                    if !e.is_finite() {
+                        finite = false;
+                        break;
+                    }
+                }
+                bt.store(net);
             } else {
                 let order = std::mem::take(&mut self.order);
                 for batch in order.chunks(cfg.batch_size) {
@@ -346,7 +378,8 @@ impl Trainer {
                 self.order = order;
             }
             let train_error = if finite && net.weights().iter().all(|w| w.is_finite()) {
-                mean_error(net, &mut fwd, sets.x, sets.y)
+                self.eval.load(net);
+                self.eval.mean_error(net, Some(&self.pool), sets.x, sets.y)
             } else {
                 f64::NAN
             };
@@ -358,7 +391,7 @@ impl Trainer {
                 )));
             }
             let validation_error = match sets.val {
-                Some((vx, vy)) => mean_error(net, &mut fwd, vx, vy),
+                Some((vx, vy)) => self.eval.mean_error(net, Some(&self.pool), vx, vy),
                 None => f64::NAN,
             };
             let info = EpochInfo {
@@ -472,7 +505,7 @@ impl Network {
             },
         };
         let rows = sets.x.len() / self.num_inputs();
-        let mut trainer = Trainer::new(self, rows)?;
+        let mut trainer = Trainer::new(self, rows, cfg)?;
         let mut best: Option<(TrainReport, Vec<f32>)> = None;
         let mut stopped_any = false;
         for run in 0..=cfg.restarts {

@@ -54,20 +54,24 @@ pub(crate) trait Simd {
     unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
 }
 
-/// Computes one `MR x (NV * S::LANES)` tile: `acc[r][j] = sum_{p<k} a[p*MR + r] * b[p*NR + j]`
-/// in order of `p`, then writes rows `r < m`, columns `j < n` of C at `c + r*rsc + j*csc` as
+/// Computes one `MR x (NV * S::LANES)` tile: `acc[r][j] = sum_{p<k} A(r, p) * b[p*NR + j]` in
+/// order of `p`, then writes rows `r < m`, columns `j < n` of C at `c + r*rsc + j*csc` as
 /// `alpha * acc` (`accumulate == false`, C is not read) or `C + alpha * acc`.
+///
+/// `A(r, p)` is `a[r*lda + p]` when `A_ROWS` (rows of A read in place) and `a[r + p*lda]`
+/// otherwise (a packed panel has `lda == MR`).
 ///
 /// # Safety
 /// - the instruction set of `S` is available;
-/// - `a` is valid for reading `k * MR` floats and `b` for `k * NR` floats;
+/// - `A(r, p)` is readable for every `r < MR`, `p < k`, and `b` for `k * NR` floats;
 /// - `m <= MR`, `n <= NR`, and every `c + r*rsc + j*csc` with `r < m`, `j < n` is valid for
 ///   reading and writing and not aliased by `a` or `b`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn tile<S: Simd, const MR: usize, const NV: usize>(
+pub(crate) unsafe fn tile<S: Simd, const MR: usize, const NV: usize, const A_ROWS: bool>(
     k: usize,
     a: *const f32,
+    lda: usize,
     b: *const f32,
     c: *mut f32,
     rsc: usize,
@@ -79,7 +83,8 @@ pub(crate) unsafe fn tile<S: Simd, const MR: usize, const NV: usize>(
 ) {
     let lanes = S::LANES;
     let nr = NV * lanes;
-    // SAFETY (whole body): the caller guarantees the ISA and the extents of a, b and c; every
+    let (a_step, a_row) = if A_ROWS { (1, lda) } else { (lda, 1) };
+    // SAFETY: for the whole body: the caller guarantees the ISA and the extents of a, b and c; every
     // pointer below stays inside them (p < k steps, r < MR or m, v < NV, j < n).
     unsafe {
         let mut acc = [[S::zero(); NV]; MR];
@@ -91,12 +96,12 @@ pub(crate) unsafe fn tile<S: Simd, const MR: usize, const NV: usize>(
                 *x = S::load(bp.add(v * lanes));
             }
             for (r, row) in acc.iter_mut().enumerate() {
-                let av = S::splat_load(ap.add(r));
+                let av = S::splat_load(ap.add(r * a_row));
                 for (x, &bvv) in row.iter_mut().zip(bv.iter()) {
                     *x = S::mul_add(av, bvv, *x);
                 }
             }
-            ap = ap.add(MR);
+            ap = ap.add(a_step);
             bp = bp.add(nr);
         }
         let al = S::splat(alpha);

@@ -53,11 +53,26 @@ use super::{Isa, Kernels, TanhFn};
 use crate::error::{Error, Result, try_zeroed};
 
 /// The micro-kernel signature: see [`micro::tile`].
-type TileFn =
-    unsafe fn(usize, *const f32, *const f32, *mut f32, usize, usize, usize, usize, f32, bool);
+type TileFn = unsafe fn(
+    usize,
+    *const f32,
+    usize,
+    *const f32,
+    *mut f32,
+    usize,
+    usize,
+    usize,
+    usize,
+    f32,
+    bool,
+);
 
-/// The GEMM entry of the kernel table: tile sizes, blocking and the micro-kernel of one
-/// instruction set. Like [`Kernels`], a value exists only for an instruction set the CPU runs.
+/// A packing routine: see [`pack_panels`].
+type PackFn = unsafe fn(MatRef, *mut f32, usize);
+
+/// The GEMM entry of the kernel table: tile sizes, blocking, the micro-kernels and packing
+/// routines of one instruction set. Like [`Kernels`], a value exists only for an instruction
+/// set the CPU runs.
 #[derive(Clone, Copy)]
 pub(crate) struct Gemm {
     mr: usize,
@@ -65,56 +80,64 @@ pub(crate) struct Gemm {
     kc: usize,
     mc: usize,
     nc: usize,
-    tile: TileFn,
+    /// A from a packed panel (or any column-major panel: `A(r, p) = a[r + p*lda]`).
+    tile_packed: TileFn,
+    /// A read in place from row-major rows: `A(r, p) = a[r*lda + p]`.
+    tile_rows: TileFn,
+    pack_a: PackFn,
+    pack_b: PackFn,
+}
+
+macro_rules! gemm_table {
+    ($m:ident, $kc:expr, $mc:expr, $nc:expr) => {
+        Gemm {
+            mr: $m::MR,
+            nr: $m::NR,
+            kc: $kc,
+            mc: $mc,
+            nc: $nc,
+            tile_packed: $m::kernel_packed,
+            tile_rows: $m::kernel_rows,
+            pack_a: $m::pack_a,
+            pack_b: $m::pack_b,
+        }
+    };
 }
 
 impl Gemm {
     /// The portable micro-kernel.
     pub(crate) fn scalar() -> Gemm {
-        Gemm {
-            mr: scalar::MR,
-            nr: scalar::NR,
-            kc: 256,
-            mc: 64,
-            nc: 512,
-            tile: scalar::kernel,
-        }
+        gemm_table!(scalar, 256, 64, 512)
     }
 
     /// The micro-kernel for `isa`, or `None` when the CPU cannot run it.
     pub(crate) fn for_isa(isa: Isa) -> Option<Gemm> {
+        let g = Gemm::for_isa0(isa)?;
+        let env = |n: &str, d: usize| {
+            std::env::var(n)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(d)
+        };
+        Some(Gemm {
+            kc: env("GKC", g.kc),
+            mc: env("GMC", g.mc),
+            nc: env("GNC", g.nc),
+            ..g
+        })
+    }
+    fn for_isa0(isa: Isa) -> Option<Gemm> {
         if !isa.is_available() {
             return None;
         }
         match isa {
             Isa::Scalar => Some(Gemm::scalar()),
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => Some(Gemm {
-                mr: avx2::MR,
-                nr: avx2::NR,
-                kc: 256,
-                mc: 72,
-                nc: 1024,
-                tile: avx2::kernel,
-            }),
+            Isa::Avx2 => Some(gemm_table!(avx2, 256, 72, 1024)),
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => Some(Gemm {
-                mr: avx512::MR,
-                nr: avx512::NR,
-                kc: 384,
-                mc: 96,
-                nc: 1024,
-                tile: avx512::kernel,
-            }),
+            Isa::Avx512 => Some(gemm_table!(avx512, 384, 96, 1024)),
             #[cfg(target_arch = "aarch64")]
-            Isa::Neon => Some(Gemm {
-                mr: neon::MR,
-                nr: neon::NR,
-                kc: 256,
-                mc: 64,
-                nc: 768,
-                tile: neon::kernel,
-            }),
+            Isa::Neon => Some(gemm_table!(neon, 256, 64, 768)),
             #[allow(unreachable_patterns)]
             _ => None,
         }
@@ -238,7 +261,7 @@ impl<'a> MatRef<'a> {
     }
 
     /// The `rows x cols` block starting at `(i0, j0)`; it must lie inside the matrix.
-    fn block(&self, i0: usize, j0: usize, rows: usize, cols: usize) -> MatRef<'a> {
+    pub(crate) fn block(&self, i0: usize, j0: usize, rows: usize, cols: usize) -> MatRef<'a> {
         assert!(i0 + rows <= self.rows && j0 + cols <= self.cols);
         let start = if rows == 0 || cols == 0 {
             0
@@ -373,12 +396,6 @@ impl GemmScratch {
 pub(crate) enum Operand<'a> {
     /// A strided view.
     Mat(MatRef<'a>),
-    /// An `rows x k` left operand packed by [`Kernels::pack_a`].
-    PackedA {
-        data: &'a [f32],
-        rows: usize,
-        k: usize,
-    },
     /// A `k x cols` right operand packed by [`Kernels::pack_b`].
     PackedB {
         data: &'a [f32],
@@ -387,12 +404,16 @@ pub(crate) enum Operand<'a> {
     },
 }
 
-/// Packs the `m x k` block `src` into panels of `mr` rows at `dst` (panel `ip` at
-/// `ip * k * mr`, element `(i, p)` at `p * mr + i % mr` within it), zero-padding the last panel.
+/// Packs the `m x k` matrix `src` into panels of `W` rows at `dst` (panel `ip` at
+/// `ip * panel_stride`, element `(i, p)` at `p * W + i % W` within it), zero-padding the last
+/// panel. A full packing has `panel_stride == k * W`. (Packing B into panels of columns is
+/// packing `B^T`.)
 ///
 /// # Safety
-/// `dst` is valid for writing `ceil(m / mr) * mr * k` floats and does not overlap `src`.
-unsafe fn pack_a_raw(mr: usize, src: MatRef, dst: *mut f32) {
+/// `panel_stride >= k * W`; `dst` is valid for writing the `ceil(m / W)` panels of `k * W`
+/// floats and does not overlap `src`.
+#[inline(always)]
+pub(crate) unsafe fn pack_panels<const W: usize>(src: MatRef, dst: *mut f32, panel_stride: usize) {
     let (m, k, rs, cs) = (src.rows, src.cols, src.rs, src.cs);
     if m == 0 || k == 0 {
         return;
@@ -401,47 +422,35 @@ unsafe fn pack_a_raw(mr: usize, src: MatRef, dst: *mut f32) {
     // SAFETY: the MatRef invariant puts every (i, p) with i < m, p < k at an offset inside
     // `src.data`; the writes stay inside the panels the caller provides.
     unsafe {
-        for ip in 0..m.div_ceil(mr) {
-            let i0 = ip * mr;
-            let rows = mr.min(m - i0);
-            let d = dst.add(ip * k * mr);
+        for ip in 0..m.div_ceil(W) {
+            let i0 = ip * W;
+            let rows = W.min(m - i0);
+            let d = dst.add(ip * panel_stride);
             let sp = s.add(i0 * rs);
-            if rs == 1 {
+            if rows == W && rs == 1 {
                 for p in 0..k {
-                    core::ptr::copy_nonoverlapping(sp.add(p * cs), d.add(p * mr), rows);
+                    let v = core::ptr::read_unaligned(sp.add(p * cs) as *const [f32; W]);
+                    core::ptr::write_unaligned(d.add(p * W) as *mut [f32; W], v);
                 }
-            } else if cs == 1 {
-                for r in 0..rows {
-                    let row = sp.add(r * rs);
-                    for p in 0..k {
-                        *d.add(p * mr + r) = *row.add(p);
+            } else if rows == W && cs == 1 {
+                for p in 0..k {
+                    let mut v = [0.0f32; W];
+                    for (r, x) in v.iter_mut().enumerate() {
+                        *x = *sp.add(r * rs + p);
                     }
+                    core::ptr::write_unaligned(d.add(p * W) as *mut [f32; W], v);
                 }
             } else {
                 for p in 0..k {
-                    for r in 0..rows {
-                        *d.add(p * mr + r) = *sp.add(r * rs + p * cs);
+                    let mut v = [0.0f32; W];
+                    for (r, x) in v.iter_mut().enumerate().take(rows) {
+                        *x = *sp.add(r * rs + p * cs);
                     }
-                }
-            }
-            if rows < mr {
-                for p in 0..k {
-                    core::ptr::write_bytes(d.add(p * mr + rows), 0, mr - rows);
+                    core::ptr::write_unaligned(d.add(p * W) as *mut [f32; W], v);
                 }
             }
         }
     }
-}
-
-/// Packs the `k x n` block `src` into panels of `nr` columns at `dst` (panel `jp` at
-/// `jp * k * nr`, element `(p, j)` at `p * nr + j % nr` within it), zero-padding the last panel.
-///
-/// # Safety
-/// `dst` is valid for writing `ceil(n / nr) * nr * k` floats and does not overlap `src`.
-unsafe fn pack_b_raw(nr: usize, src: MatRef, dst: *mut f32) {
-    // B packed by columns is A^T packed by rows.
-    // SAFETY: the same extents, with the roles of rows and columns swapped.
-    unsafe { pack_a_raw(nr, src.t(), dst) }
 }
 
 impl Gemm {
@@ -463,13 +472,6 @@ impl Gemm {
     ) {
         let (m, ka) = match a {
             Operand::Mat(x) => (x.rows, x.cols),
-            Operand::PackedA { data, rows, k } => {
-                assert!(
-                    data.len() >= self.packed_a_len(rows, k),
-                    "packed A too short"
-                );
-                (rows, k)
-            }
             Operand::PackedB { .. } => panic!("a packed B cannot be the left operand"),
         };
         let (kb, n) = match b {
@@ -481,7 +483,6 @@ impl Gemm {
                 );
                 (k, cols)
             }
-            Operand::PackedA { .. } => panic!("a packed A cannot be the right operand"),
         };
         assert!(
             ka == kb && c.rows == m && c.cols == n,
@@ -536,7 +537,7 @@ impl Gemm {
         let (m, n) = (c.rows, c.cols);
         let k = match a {
             Operand::Mat(x) => x.cols,
-            Operand::PackedA { k, .. } | Operand::PackedB { k, .. } => k,
+            Operand::PackedB { k, .. } => k,
         };
         let (rsc, csc) = (c.rs, c.cs);
         let cptr = c.data.as_mut_ptr();
@@ -556,11 +557,7 @@ impl Gemm {
         }
         let (mr, nr) = (self.mr, self.nr);
         let kc = self.k_block(k);
-        let mc = if matches!(a, Operand::Mat(_)) {
-            self.mc
-        } else {
-            m
-        };
+        let mc = self.mc;
         let nc = if matches!(b, Operand::Mat(_)) {
             self.nc
         } else {
@@ -579,27 +576,38 @@ impl Gemm {
                         // SAFETY: the scratch holds packed_b_len(kc, nc) >= the block's size
                         // (checked by `fits`), and it does not overlap the operands.
                         unsafe {
-                            pack_b_raw(nr, x.block(pc, jc, kcb, ncb), scratch.b.as_mut_ptr())
+                            (self.pack_b)(
+                                x.block(pc, jc, kcb, ncb),
+                                scratch.b.as_mut_ptr(),
+                                kcb * nr,
+                            )
                         };
                         (scratch.b.as_ptr(), kcb, 0)
                     }
                     Operand::PackedB { data, .. } => (data.as_ptr(), k, pc),
-                    Operand::PackedA { .. } => unreachable!(),
                 };
                 for ic in (0..m).step_by(mc) {
                     let mcb = mc.min(m - ic);
+                    // (start of the first panel, k of the packing, offset into k); panels
+                    // that are read in place are not packed.
                     let (ap, ak, aoff) = match a {
                         Operand::Mat(x) => {
-                            // SAFETY: as for B: the scratch holds packed_a_len(mc, kc).
-                            unsafe {
-                                pack_a_raw(mr, x.block(ic, pc, mcb, kcb), scratch.a.as_mut_ptr())
-                            };
+                            let blk = x.block(ic, pc, mcb, kcb);
+                            for ir in (0..mcb).step_by(mr) {
+                                let mm = mr.min(mcb - ir);
+                                if mm < mr || (x.cs != 1 && x.rs != 1) {
+                                    // SAFETY: panel ir / mr of a block of at most mc x kc
+                                    // inside the scratch (checked by `fits`).
+                                    unsafe {
+                                        (self.pack_a)(
+                                            blk.block(ir, 0, mm, kcb),
+                                            scratch.a.as_mut_ptr().add(ir * kcb),
+                                            kcb * mr,
+                                        )
+                                    };
+                                }
+                            }
                             (scratch.a.as_ptr(), kcb, 0)
-                        }
-                        Operand::PackedA { data, .. } => {
-                            // SAFETY: ic < m, a multiple of mr, so the panel start lies inside
-                            // the packed length checked in `run`.
-                            (unsafe { data.as_ptr().add(ic * k) }, k, pc)
                         }
                         Operand::PackedB { .. } => unreachable!(),
                     };
@@ -610,16 +618,35 @@ impl Gemm {
                         let bpanel = unsafe { bp.add((jr / nr) * bk * nr + boff * nr) };
                         for ir in (0..mcb).step_by(mr) {
                             let mm = mr.min(mcb - ir);
-                            // SAFETY: as for B, panel ir / mr of the packed A block.
-                            let apanel = unsafe { ap.add((ir / mr) * ak * mr + aoff * mr) };
+                            // the A panel: in place (full panels of a row- or column-major
+                            // A) or packed
+                            let (tile, apanel, lda) = match a {
+                                Operand::Mat(x) if mm == mr && (x.cs == 1 || x.rs == 1) => {
+                                    let off = (ic + ir) * x.rs + pc * x.cs;
+                                    // SAFETY: element (ic+ir, pc) lies inside the view.
+                                    let p = unsafe { x.data.as_ptr().add(off) };
+                                    if x.cs == 1 {
+                                        (self.tile_rows, p, x.rs)
+                                    } else {
+                                        (self.tile_packed, p, x.cs)
+                                    }
+                                }
+                                // SAFETY: as for B, panel ir / mr of the packed A block.
+                                _ => (
+                                    self.tile_packed,
+                                    unsafe { ap.add((ir / mr) * ak * mr + aoff * mr) },
+                                    mr,
+                                ),
+                            };
                             // SAFETY: rows ic+ir.. and columns jc+jr.. of C, inside the view.
                             let ct = unsafe { cptr.add((ic + ir) * rsc + (jc + jr) * csc) };
-                            // SAFETY: `self.tile` runs on this CPU (construction of `Gemm`);
-                            // the panels hold kcb steps of mr and nr floats; the mm x nn tile
-                            // of C is inside the view (MatMut invariant) and distinct from the
-                            // operands (C is borrowed mutably, A and B shared or packed).
+                            // SAFETY: the tile runs on this CPU (construction of `Gemm`); A
+                            // holds mr rows of kcb steps (a full panel of the view, or packed),
+                            // B kcb steps of nr floats; the mm x nn tile of C is inside the
+                            // view (MatMut invariant) and distinct from the operands (C is
+                            // borrowed mutably, A and B shared or packed).
                             unsafe {
-                                (self.tile)(kcb, apanel, bpanel, ct, rsc, csc, mm, nn, alpha, acc)
+                                tile(kcb, apanel, lda, bpanel, ct, rsc, csc, mm, nn, alpha, acc)
                             };
                             if last && let Some(f) = tanh {
                                 for r in 0..mm {
@@ -658,13 +685,13 @@ fn tanh_rows(c: &mut MatMut, f: TanhFn) {
     for i in 0..rows {
         for j0 in (0..cols).step_by(64) {
             let len = 64.min(cols - j0);
-            for j in 0..len {
-                buf[j] = c.data[i * rs + (j0 + j) * cs];
+            for (j, b) in buf[..len].iter_mut().enumerate() {
+                *b = c.data[i * rs + (j0 + j) * cs];
             }
             // SAFETY: as above.
             unsafe { f(&mut buf[..len]) };
-            for j in 0..len {
-                c.data[i * rs + (j0 + j) * cs] = buf[j];
+            for (j, &b) in buf[..len].iter().enumerate() {
+                c.data[i * rs + (j0 + j) * cs] = b;
             }
         }
     }
@@ -743,27 +770,28 @@ impl Kernels {
         self.gemm.run(alpha, a, b, accumulate, c, scratch, tanh);
     }
 
-    /// Floats of an `m x k` left operand packed by [`Kernels::pack_a`].
-    pub(crate) fn packed_a_len(&self, m: usize, k: usize) -> usize {
-        self.gemm.packed_a_len(m, k)
-    }
-
     /// Floats of a `k x n` right operand packed by [`Kernels::pack_b`].
     pub(crate) fn packed_b_len(&self, k: usize, n: usize) -> usize {
         self.gemm.packed_b_len(k, n)
     }
 
-    /// Packs all of `a` (`m x k`) into `dst` for [`Operand::PackedA`].
-    pub(crate) fn pack_a(&self, a: MatRef, dst: &mut [f32]) {
-        assert!(dst.len() >= self.gemm.packed_a_len(a.rows, a.cols));
-        // SAFETY: `dst` is long enough (asserted) and, borrowed mutably, distinct from `a`.
-        unsafe { pack_a_raw(self.gemm.mr, a, dst.as_mut_ptr()) }
-    }
-
     /// Packs all of `b` (`k x n`) into `dst` for [`Operand::PackedB`].
     pub(crate) fn pack_b(&self, b: MatRef, dst: &mut [f32]) {
-        assert!(dst.len() >= self.gemm.packed_b_len(b.rows, b.cols));
-        // SAFETY: `dst` is long enough (asserted) and, borrowed mutably, distinct from `b`.
-        unsafe { pack_b_raw(self.gemm.nr, b, dst.as_mut_ptr()) }
+        self.pack_b_rows(b, dst, b.rows, 0);
+    }
+
+    /// Packs `b` as rows `p0..p0 + b.rows()` of a `k_total x n` packed right operand held in
+    /// `dst` (the other rows are left as they are).
+    pub(crate) fn pack_b_rows(&self, b: MatRef, dst: &mut [f32], k_total: usize, p0: usize) {
+        let nr = self.gemm.nr;
+        assert!(p0 + b.rows <= k_total);
+        assert!(dst.len() >= self.gemm.packed_b_len(k_total, b.cols));
+        if b.rows == 0 || b.cols == 0 {
+            return;
+        }
+        // SAFETY: panel jp is written at jp * k_total * nr + p0 * nr .. + b.rows * nr, inside
+        // `dst` (asserted); `dst`, borrowed mutably, is distinct from `b`; the packing routine
+        // comes from a table whose ISA the CPU runs.
+        unsafe { (self.gemm.pack_b)(b, dst.as_mut_ptr().add(p0 * nr), k_total * nr) }
     }
 }

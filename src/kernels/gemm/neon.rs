@@ -2,6 +2,7 @@
 
 use core::arch::aarch64::*;
 
+use super::MatRef;
 use super::micro::{Simd, tile};
 
 /// `float32x4_t` lanes.
@@ -55,15 +56,16 @@ const NV: usize = 3;
 /// Tile columns.
 pub(crate) const NR: usize = NV * 4;
 
-/// One `MR x NR` tile; see [`tile`].
+/// One `MR x NR` tile from a packed (or column-major) A panel; see [`tile`].
 ///
 /// # Safety
 /// The CPU supports NEON, and the pointer contract of [`tile`] holds.
 #[target_feature(enable = "neon")]
 #[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn kernel(
+pub(crate) unsafe fn kernel_packed(
     k: usize,
     a: *const f32,
+    lda: usize,
     b: *const f32,
     c: *mut f32,
     rsc: usize,
@@ -74,5 +76,48 @@ pub(crate) unsafe fn kernel(
     accumulate: bool,
 ) {
     // SAFETY: forwarded contract; NEON is enabled for this function.
-    unsafe { tile::<Neon, MR, NV>(k, a, b, c, rsc, csc, m, n, alpha, accumulate) }
+    unsafe { tile::<Neon, MR, NV, false>(k, a, lda, b, c, rsc, csc, m, n, alpha, accumulate) }
+}
+
+/// One `MR x NR` tile reading the rows of A in place; see [`tile`].
+///
+/// # Safety
+/// The CPU supports NEON, and the pointer contract of [`tile`] holds.
+#[target_feature(enable = "neon")]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn kernel_rows(
+    k: usize,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    c: *mut f32,
+    rsc: usize,
+    csc: usize,
+    m: usize,
+    n: usize,
+    alpha: f32,
+    accumulate: bool,
+) {
+    // SAFETY: forwarded contract; NEON is enabled for this function.
+    unsafe { tile::<Neon, MR, NV, true>(k, a, lda, b, c, rsc, csc, m, n, alpha, accumulate) }
+}
+
+/// Packs `src` into panels of `MR` rows; see [`super::pack_panels`].
+///
+/// # Safety
+/// As [`super::pack_panels`], and the CPU supports the instruction set.
+#[target_feature(enable = "neon")]
+pub(crate) unsafe fn pack_a(src: MatRef, dst: *mut f32, panel_stride: usize) {
+    // SAFETY: forwarded contract.
+    unsafe { super::pack_panels::<MR>(src, dst, panel_stride) }
+}
+
+/// Packs `src` into panels of `NR` columns; see [`super::pack_panels`].
+///
+/// # Safety
+/// As [`super::pack_panels`] for `src.t()`, and the CPU supports the instruction set.
+#[target_feature(enable = "neon")]
+pub(crate) unsafe fn pack_b(src: MatRef, dst: *mut f32, panel_stride: usize) {
+    // SAFETY: forwarded contract.
+    unsafe { super::pack_panels::<NR>(src.t(), dst, panel_stride) }
 }

@@ -1,6 +1,7 @@
 //! The portable micro-kernel: 4 rows by 8 columns over plain arrays, a separate multiply and
 //! add per element (no fused multiply-add), always compiled. The reference for the SIMD tiles.
 
+use super::MatRef;
 use super::micro::{Simd, tile};
 
 /// Eight floats handled by plain loops.
@@ -56,14 +57,15 @@ pub(crate) const MR: usize = 4;
 /// Tile columns.
 pub(crate) const NR: usize = 8;
 
-/// One `MR x NR` tile; see [`tile`].
+/// One `MR x NR` tile from a packed (or column-major) A panel; see [`tile`].
 ///
 /// # Safety
 /// The pointer contract of [`tile`] holds.
 #[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn kernel(
+pub(crate) unsafe fn kernel_packed(
     k: usize,
     a: *const f32,
+    lda: usize,
     b: *const f32,
     c: *mut f32,
     rsc: usize,
@@ -74,5 +76,45 @@ pub(crate) unsafe fn kernel(
     accumulate: bool,
 ) {
     // SAFETY: forwarded contract; the portable lanes need no instruction set.
-    unsafe { tile::<Portable, MR, 1>(k, a, b, c, rsc, csc, m, n, alpha, accumulate) }
+    unsafe { tile::<Portable, MR, 1, false>(k, a, lda, b, c, rsc, csc, m, n, alpha, accumulate) }
+}
+
+/// One `MR x NR` tile reading the rows of A in place; see [`tile`].
+///
+/// # Safety
+/// The pointer contract of [`tile`] holds.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn kernel_rows(
+    k: usize,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    c: *mut f32,
+    rsc: usize,
+    csc: usize,
+    m: usize,
+    n: usize,
+    alpha: f32,
+    accumulate: bool,
+) {
+    // SAFETY: forwarded contract; the portable lanes need no instruction set.
+    unsafe { tile::<Portable, MR, 1, true>(k, a, lda, b, c, rsc, csc, m, n, alpha, accumulate) }
+}
+
+/// Packs `src` into panels of `MR` rows; see [`super::pack_panels`].
+///
+/// # Safety
+/// As [`super::pack_panels`].
+pub(crate) unsafe fn pack_a(src: MatRef, dst: *mut f32, panel_stride: usize) {
+    // SAFETY: forwarded contract.
+    unsafe { super::pack_panels::<MR>(src, dst, panel_stride) }
+}
+
+/// Packs `src` into panels of `NR` columns; see [`super::pack_panels`].
+///
+/// # Safety
+/// As [`super::pack_panels`] for `src.t()`.
+pub(crate) unsafe fn pack_b(src: MatRef, dst: *mut f32, panel_stride: usize) {
+    // SAFETY: forwarded contract.
+    unsafe { super::pack_panels::<NR>(src.t(), dst, panel_stride) }
 }
