@@ -621,9 +621,7 @@ impl Gemm {
                             // the A panel: in place (full panels of a row- or column-major
                             // A) or packed
                             let (tile, apanel, lda) = match a {
-                                Operand::Mat(x)
-                                    if mm == mr && (x.cs == 1 || x.rs == 1) && !force_pack() =>
-                                {
+                                Operand::Mat(x) if mm == mr && (x.cs == 1 || x.rs == 1) => {
                                     let off = (ic + ir) * x.rs + pc * x.cs;
                                     // SAFETY: element (ic+ir, pc) lies inside the view.
                                     let p = unsafe { x.data.as_ptr().add(off) };
