@@ -146,8 +146,8 @@ impl Network {
             Some((a, b)) => (&a[..], &b[..]),
             None => (x, y),
         };
-        let mut ev = Evaluator::new(self, rayon::current_num_threads())?;
-        ev.load(self);
+        let rows = x.len() / self.num_inputs();
+        let mut ev = Evaluator::new(self, rayon::current_num_threads(), rows)?;
         Ok(ev.mean_error(self, None, x, y))
     }
 
@@ -195,9 +195,8 @@ impl Network {
         let mut bp = Backprop::new(self)?;
         let n_in = self.num_inputs();
         let n_out = self.num_outputs();
-        let mut sum = 0.0f64;
         for (xr, yr) in x.chunks_exact(n_in).zip(y.chunks_exact(n_out)) {
-            sum += bp.forward_output_delta(self, xr, yr);
+            bp.forward_output_delta(self, xr, yr);
             bp.backward(self);
             bp.accumulate(self, &mut g, 1.0);
         }
@@ -205,7 +204,9 @@ impl Network {
         for v in &mut g {
             *v *= inv;
         }
-        let mut e = sum / rows as f64;
+        // E_in exactly as `Network::error` computes it (the batched forward pass)
+        let mut ev = Evaluator::new(self, rayon::current_num_threads(), rows)?;
+        let mut e = ev.mean_error(self, None, x, y);
         if reg.is_active() {
             let layers = self.layers();
             let off = self.offsets();

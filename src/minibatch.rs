@@ -143,10 +143,13 @@ impl Acts {
         &a[r * (width + 1) + 1..(r + 1) * (width + 1)]
     }
 
-    /// The forward pass of `rows` rows already in the input buffer, with packed weights `w`.
-    fn forward(&mut self, net: &Network, w: &PackedNet, rows: usize) {
+    /// The forward pass of `rows` rows already in the input buffer, with the packed weights
+    /// `w` or else the network's own.
+    fn forward(&mut self, net: &Network, w: Option<&PackedNet>, rows: usize) {
         let k = net.kernels();
         let layers = net.layers();
+        let off = net.offsets();
+        let nr = k.gemm_tile().1;
         let big_l = layers.len() - 1;
         for l in 1..=big_l {
             let (kin, cols) = (layers[l - 1] + 1, layers[l]);
@@ -154,32 +157,36 @@ impl Acts {
             let x = MatRef::row_major(&prev[l - 1], rows, kin).expect("activation shape");
             let s = MatMut::new(&mut next[0][1..], rows, cols, cols + 1, 1).expect("shape");
             let tanh = l < big_l || net.output() == Output::Tanh;
-            k.gemm_op(
-                1.0,
-                Operand::Mat(x),
-                Operand::PackedB {
+            let b = match w {
+                // one panel is also a strided matrix, which lets the driver pick the better
+                // orientation for a narrow layer
+                Some(w) if cols <= nr => {
+                    Operand::Mat(MatRef::new(w.layer(l), kin, cols, nr, 1).expect("panel"))
+                }
+                Some(w) => Operand::PackedB {
                     data: w.layer(l),
                     k: kin,
                     cols,
                 },
-                false,
-                s,
-                &mut self.scratch,
-                tanh,
-            );
+                None => Operand::Mat(
+                    MatRef::row_major(&net.weights()[off[l - 1]..off[l]], kin, cols)
+                        .expect("layer shape"),
+                ),
+            };
+            k.gemm_op(1.0, Operand::Mat(x), b, false, s, &mut self.scratch, tanh);
         }
     }
 }
 
 /// `sum_rows sum_k (y - out)^2` of a chunk: forward the rows of `x` (scaled inputs) and compare
 /// with `y`.
-fn chunk_error(net: &Network, w: &PackedNet, a: &mut Acts, x: &[f32], y: &[f32]) -> f64 {
+fn chunk_error(net: &Network, a: &mut Acts, x: &[f32], y: &[f32]) -> f64 {
     let (n_in, n_out) = (net.num_inputs(), net.num_outputs());
     let rows = x.len() / n_in;
     for (r, xr) in x.chunks_exact(n_in).enumerate() {
         a.input_row(n_in, r).copy_from_slice(xr);
     }
-    a.forward(net, w, rows);
+    a.forward(net, None, rows);
     let mut sum = 0.0f64;
     for (r, yr) in y.chunks_exact(n_out).enumerate() {
         sum += a
@@ -195,30 +202,26 @@ fn chunk_error(net: &Network, w: &PackedNet, a: &mut Acts, x: &[f32], y: &[f32])
     sum
 }
 
-/// Per-thread buffers for batched evaluation.
+/// Per-thread buffers for batched evaluation and prediction with the network's weights.
 #[derive(Debug)]
 pub(crate) struct Evaluator {
-    w: PackedNet,
     ws: Vec<Mutex<Acts>>,
     sums: Vec<f64>,
 }
 
 impl Evaluator {
-    pub(crate) fn new(net: &Network, threads: usize) -> Result<Evaluator> {
-        let mut ws = Vec::with_capacity(threads.max(1));
-        for _ in 0..threads.max(1) {
-            ws.push(Mutex::new(Acts::new(net, CHUNK_ROWS)?));
+    /// Buffers for `threads` workers and at most `rows` rows at a time.
+    pub(crate) fn new(net: &Network, threads: usize, rows: usize) -> Result<Evaluator> {
+        let cap = rows.clamp(1, CHUNK_ROWS);
+        let n = threads.clamp(1, rows.div_ceil(CHUNK_ROWS).max(1));
+        let mut ws = Vec::with_capacity(n);
+        for _ in 0..n {
+            ws.push(Mutex::new(Acts::new(net, cap)?));
         }
         Ok(Evaluator {
-            w: PackedNet::new(net)?,
             ws,
             sums: Vec::new(),
         })
-    }
-
-    /// Takes the network's current weights.
-    pub(crate) fn load(&mut self, net: &Network) {
-        self.w.pack(net);
     }
 
     /// `E_in` (mean over rows of the summed squared errors, f64) of validated, scaled rows, with
@@ -235,7 +238,6 @@ impl Evaluator {
         let rows = x.len() / n_in;
         self.sums.clear();
         self.sums.resize(rows.div_ceil(CHUNK_ROWS), 0.0);
-        let w = &self.w;
         let ws = &self.ws;
         let sums = &mut self.sums;
         let mut work = move || {
@@ -244,7 +246,7 @@ impl Evaluator {
                 .zip(y.par_chunks(CHUNK_ROWS * n_out))
                 .for_each(|((s, xc), yc)| {
                     let mut a = lock_for_thread(ws);
-                    *s = chunk_error(net, w, &mut a, xc, yc);
+                    *s = chunk_error(net, &mut a, xc, yc);
                 });
         };
         match pool {
@@ -258,7 +260,6 @@ impl Evaluator {
     /// the network's scaling, on the current rayon pool.
     pub(crate) fn predict(&self, net: &Network, x: &[f32], y: &mut [f32]) {
         let (n_in, n_out) = (net.num_inputs(), net.num_outputs());
-        let w = &self.w;
         y.par_chunks_mut(CHUNK_ROWS * n_out)
             .zip(x.par_chunks(CHUNK_ROWS * n_in))
             .for_each(|(yc, xc)| {
@@ -270,7 +271,7 @@ impl Evaluator {
                         None => dst.copy_from_slice(xr),
                     }
                 }
-                a.forward(net, w, xc.len() / n_in);
+                a.forward(net, None, xc.len() / n_in);
                 for (r, yr) in yc.chunks_exact_mut(n_out).enumerate() {
                     yr.copy_from_slice(a.output_row(n_out, r));
                     if let Some(s) = net.scaling() {
@@ -494,7 +495,7 @@ impl Chunk {
                 .input_row(n_in, r)
                 .copy_from_slice(&x[i * n_in..(i + 1) * n_in]);
         }
-        self.acts.forward(net, w, rows);
+        self.acts.forward(net, Some(w), rows);
         let tanh_out = net.output() == Output::Tanh;
         let mut loss = 0.0f64;
         {

@@ -289,8 +289,7 @@ impl Network {
         }
         check_finite(x, "input")?;
         if rows >= PREDICT_BATCH_MIN_ROWS {
-            let mut ev = Evaluator::new(self, rayon::current_num_threads())?;
-            ev.load(self);
+            let ev = Evaluator::new(self, rayon::current_num_threads(), rows)?;
             ev.predict(self, x, y);
             return Ok(());
         }

@@ -214,7 +214,8 @@ impl Trainer {
             order,
             snapshot: try_zeroed(d, "the weight snapshot")?,
             best: try_zeroed(d, "the best weights")?,
-            eval: Evaluator::new(net, threads)?,
+            // training and validation sets of any length
+            eval: Evaluator::new(net, threads, usize::MAX)?,
             pool,
             batched,
         })
@@ -378,7 +379,6 @@ impl Trainer {
                 self.order = order;
             }
             let train_error = if finite && net.weights().iter().all(|w| w.is_finite()) {
-                self.eval.load(net);
                 self.eval.mean_error(net, Some(&self.pool), sets.x, sets.y)
             } else {
                 f64::NAN

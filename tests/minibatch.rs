@@ -146,3 +146,18 @@ fn batched_prediction_matches_row_by_row() {
         sum / 301.0
     );
 }
+
+#[test]
+fn a_validation_set_larger_than_the_training_set() {
+    let (x, y) = data(10, 4, 2, 1);
+    let (vx, vy) = data(300, 4, 2, 2);
+    let mut net = Network::new(&[4, 8, 2], Output::Linear, 1, 0.5).unwrap();
+    let cfg = TrainConfig {
+        learning_rate: 0.05,
+        epochs: 3,
+        batch_size: 4,
+        ..TrainConfig::default()
+    };
+    let r = net.train(&cfg, &x, &y, Some((&vx, &vy))).unwrap();
+    assert_eq!(r.validation_error, net.error(&vx, &vy).unwrap());
+}

@@ -67,6 +67,7 @@ pub(crate) unsafe fn kernel_packed(
     a: *const f32,
     lda: usize,
     b: *const f32,
+    ldb: usize,
     c: *mut f32,
     rsc: usize,
     csc: usize,
@@ -76,7 +77,9 @@ pub(crate) unsafe fn kernel_packed(
     accumulate: bool,
 ) {
     // SAFETY: forwarded contract; AVX-512F is enabled for this function.
-    unsafe { tile::<Avx512, MR, NV, false>(k, a, lda, b, c, rsc, csc, m, n, alpha, accumulate) }
+    unsafe {
+        tile::<Avx512, MR, NV, false>(k, a, lda, b, ldb, c, rsc, csc, m, n, alpha, accumulate)
+    }
 }
 
 /// One `MR x NR` tile reading the rows of A in place; see [`tile`].
@@ -90,6 +93,7 @@ pub(crate) unsafe fn kernel_rows(
     a: *const f32,
     lda: usize,
     b: *const f32,
+    ldb: usize,
     c: *mut f32,
     rsc: usize,
     csc: usize,
@@ -99,7 +103,7 @@ pub(crate) unsafe fn kernel_rows(
     accumulate: bool,
 ) {
     // SAFETY: forwarded contract; AVX-512F is enabled for this function.
-    unsafe { tile::<Avx512, MR, NV, true>(k, a, lda, b, c, rsc, csc, m, n, alpha, accumulate) }
+    unsafe { tile::<Avx512, MR, NV, true>(k, a, lda, b, ldb, c, rsc, csc, m, n, alpha, accumulate) }
 }
 
 /// Packs `src` into panels of `MR` rows; see [`super::pack_panels`].

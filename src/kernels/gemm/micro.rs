@@ -59,11 +59,12 @@ pub(crate) trait Simd {
 /// `alpha * acc` (`accumulate == false`, C is not read) or `C + alpha * acc`.
 ///
 /// `A(r, p)` is `a[r*lda + p]` when `A_ROWS` (rows of A read in place) and `a[r + p*lda]`
-/// otherwise (a packed panel has `lda == MR`).
+/// otherwise (a packed panel has `lda == MR`); `B(p, j)` is `b[p*ldb + j]` (a packed panel has
+/// `ldb == NR`).
 ///
 /// # Safety
 /// - the instruction set of `S` is available;
-/// - `A(r, p)` is readable for every `r < MR`, `p < k`, and `b` for `k * NR` floats;
+/// - `A(r, p)` and `B(p, j)` are readable for every `r < MR`, `p < k`, `j < NR`;
 /// - `m <= MR`, `n <= NR`, and every `c + r*rsc + j*csc` with `r < m`, `j < n` is valid for
 ///   reading and writing and not aliased by `a` or `b`.
 #[inline(always)]
@@ -73,6 +74,7 @@ pub(crate) unsafe fn tile<S: Simd, const MR: usize, const NV: usize, const A_ROW
     a: *const f32,
     lda: usize,
     b: *const f32,
+    ldb: usize,
     c: *mut f32,
     rsc: usize,
     csc: usize,
@@ -102,7 +104,7 @@ pub(crate) unsafe fn tile<S: Simd, const MR: usize, const NV: usize, const A_ROW
                 }
             }
             ap = ap.add(a_step);
-            bp = bp.add(nr);
+            bp = bp.add(ldb);
         }
         let al = S::splat(alpha);
         if m == MR && n == nr && csc == 1 {

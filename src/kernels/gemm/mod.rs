@@ -50,7 +50,7 @@ mod avx512;
 mod neon;
 
 use super::{Isa, Kernels, TanhFn};
-use crate::error::{Error, Result, try_zeroed};
+use crate::error::{Error, Result};
 
 /// The micro-kernel signature: see [`micro::tile`].
 type TileFn = unsafe fn(
@@ -58,6 +58,7 @@ type TileFn = unsafe fn(
     *const f32,
     usize,
     *const f32,
+    usize,
     *mut f32,
     usize,
     usize,
@@ -377,11 +378,31 @@ pub struct GemmScratch {
     b: Vec<f32>,
 }
 
+/// A zeroed buffer of `len` floats taken from the allocator's zeroed memory (a large request
+/// arrives as untouched zero pages, so a scratch costs little until it is used); fallible.
+fn zeroed_lazily(len: usize, what: &str) -> Result<Vec<f32>> {
+    if len == 0 {
+        return Ok(Vec::new());
+    }
+    let layout = std::alloc::Layout::array::<f32>(len)
+        .map_err(|_| Error::Overflow(format!("{len} floats for {what} overflow")))?;
+    // SAFETY: the layout has a non-zero size.
+    let p = unsafe { std::alloc::alloc_zeroed(layout) } as *mut f32;
+    if p.is_null() {
+        return Err(Error::OutOfMemory(format!(
+            "cannot allocate {len} floats for {what}"
+        )));
+    }
+    // SAFETY: `p` comes from the global allocator with the layout of `[f32; len]`; all bytes
+    // are zero, which is the float 0.0, so all `len` elements are initialized.
+    Ok(unsafe { Vec::from_raw_parts(p, len, len) })
+}
+
 impl GemmScratch {
     fn new(g: &Gemm) -> Result<GemmScratch> {
         Ok(GemmScratch {
-            a: try_zeroed(g.packed_a_len(g.mc, g.kc), "the GEMM packing buffer of A")?,
-            b: try_zeroed(g.packed_b_len(g.kc, g.nc), "the GEMM packing buffer of B")?,
+            a: zeroed_lazily(g.packed_a_len(g.mc, g.kc), "the GEMM packing buffer of A")?,
+            b: zeroed_lazily(g.packed_b_len(g.kc, g.nc), "the GEMM packing buffer of B")?,
         })
     }
 
@@ -571,17 +592,29 @@ impl Gemm {
                 let acc = accumulate || pc > 0;
                 let last = pc + kcb == k;
                 // (start of the first panel, k of the packing, offset into k)
+                // (start of the first panel, k of the packing, offset into k); full panels of
+                // a row-major B are read in place, not packed
                 let (bp, bk, boff) = match b {
                     Operand::Mat(x) => {
-                        // SAFETY: the scratch holds packed_b_len(kc, nc) >= the block's size
-                        // (checked by `fits`), and it does not overlap the operands.
-                        unsafe {
-                            (self.pack_b)(
-                                x.block(pc, jc, kcb, ncb),
-                                scratch.b.as_mut_ptr(),
-                                kcb * nr,
-                            )
-                        };
+                        let blk = x.block(pc, jc, kcb, ncb);
+                        if x.cs == 1 {
+                            let full = ncb / nr * nr;
+                            if full < ncb {
+                                // SAFETY: the last panel of a block of at most kc x nc inside
+                                // the scratch (checked by `fits`), distinct from the operands.
+                                unsafe {
+                                    (self.pack_b)(
+                                        blk.block(0, full, kcb, ncb - full),
+                                        scratch.b.as_mut_ptr().add(full * kcb),
+                                        kcb * nr,
+                                    )
+                                };
+                            }
+                        } else {
+                            // SAFETY: the scratch holds packed_b_len(kc, nc) >= the block's
+                            // size (checked by `fits`), and it does not overlap the operands.
+                            unsafe { (self.pack_b)(blk, scratch.b.as_mut_ptr(), kcb * nr) };
+                        }
                         (scratch.b.as_ptr(), kcb, 0)
                     }
                     Operand::PackedB { data, .. } => (data.as_ptr(), k, pc),
@@ -613,9 +646,15 @@ impl Gemm {
                     };
                     for jr in (0..ncb).step_by(nr) {
                         let nn = nr.min(ncb - jr);
-                        // SAFETY: panel jr / nr of the packed block, k-offset boff: inside the
-                        // packed B (scratch or checked length), kcb steps of nr floats follow.
-                        let bpanel = unsafe { bp.add((jr / nr) * bk * nr + boff * nr) };
+                        let (bpanel, ldb) = match b {
+                            Operand::Mat(x) if x.cs == 1 && nn == nr => {
+                                // SAFETY: element (pc, jc + jr) lies inside the view.
+                                (unsafe { x.data.as_ptr().add(pc * x.rs + jc + jr) }, x.rs)
+                            }
+                            // SAFETY: panel jr / nr of the packed block, k-offset boff: inside
+                            // the packed B (scratch or checked length), kcb steps of nr follow.
+                            _ => (unsafe { bp.add((jr / nr) * bk * nr + boff * nr) }, nr),
+                        };
                         for ir in (0..mcb).step_by(mr) {
                             let mm = mr.min(mcb - ir);
                             // the A panel: in place (full panels of a row- or column-major
@@ -646,7 +685,9 @@ impl Gemm {
                             // view (MatMut invariant) and distinct from the operands (C is
                             // borrowed mutably, A and B shared or packed).
                             unsafe {
-                                tile(kcb, apanel, lda, bpanel, ct, rsc, csc, mm, nn, alpha, acc)
+                                tile(
+                                    kcb, apanel, lda, bpanel, ldb, ct, rsc, csc, mm, nn, alpha, acc,
+                                )
                             };
                             if last && let Some(f) = tanh {
                                 for r in 0..mm {

@@ -67,6 +67,7 @@ pub(crate) unsafe fn kernel_packed(
     a: *const f32,
     lda: usize,
     b: *const f32,
+    ldb: usize,
     c: *mut f32,
     rsc: usize,
     csc: usize,
@@ -76,7 +77,7 @@ pub(crate) unsafe fn kernel_packed(
     accumulate: bool,
 ) {
     // SAFETY: forwarded contract; NEON is enabled for this function.
-    unsafe { tile::<Neon, MR, NV, false>(k, a, lda, b, c, rsc, csc, m, n, alpha, accumulate) }
+    unsafe { tile::<Neon, MR, NV, false>(k, a, lda, b, ldb, c, rsc, csc, m, n, alpha, accumulate) }
 }
 
 /// One `MR x NR` tile reading the rows of A in place; see [`tile`].
@@ -90,6 +91,7 @@ pub(crate) unsafe fn kernel_rows(
     a: *const f32,
     lda: usize,
     b: *const f32,
+    ldb: usize,
     c: *mut f32,
     rsc: usize,
     csc: usize,
@@ -99,7 +101,7 @@ pub(crate) unsafe fn kernel_rows(
     accumulate: bool,
 ) {
     // SAFETY: forwarded contract; NEON is enabled for this function.
-    unsafe { tile::<Neon, MR, NV, true>(k, a, lda, b, c, rsc, csc, m, n, alpha, accumulate) }
+    unsafe { tile::<Neon, MR, NV, true>(k, a, lda, b, ldb, c, rsc, csc, m, n, alpha, accumulate) }
 }
 
 /// Packs `src` into panels of `MR` rows; see [`super::pack_panels`].

@@ -67,6 +67,7 @@ pub(crate) unsafe fn kernel_packed(
     a: *const f32,
     lda: usize,
     b: *const f32,
+    ldb: usize,
     c: *mut f32,
     rsc: usize,
     csc: usize,
@@ -76,7 +77,9 @@ pub(crate) unsafe fn kernel_packed(
     accumulate: bool,
 ) {
     // SAFETY: forwarded contract; the portable lanes need no instruction set.
-    unsafe { tile::<Portable, MR, 1, false>(k, a, lda, b, c, rsc, csc, m, n, alpha, accumulate) }
+    unsafe {
+        tile::<Portable, MR, 1, false>(k, a, lda, b, ldb, c, rsc, csc, m, n, alpha, accumulate)
+    }
 }
 
 /// One `MR x NR` tile reading the rows of A in place; see [`tile`].
@@ -89,6 +92,7 @@ pub(crate) unsafe fn kernel_rows(
     a: *const f32,
     lda: usize,
     b: *const f32,
+    ldb: usize,
     c: *mut f32,
     rsc: usize,
     csc: usize,
@@ -98,7 +102,9 @@ pub(crate) unsafe fn kernel_rows(
     accumulate: bool,
 ) {
     // SAFETY: forwarded contract; the portable lanes need no instruction set.
-    unsafe { tile::<Portable, MR, 1, true>(k, a, lda, b, c, rsc, csc, m, n, alpha, accumulate) }
+    unsafe {
+        tile::<Portable, MR, 1, true>(k, a, lda, b, ldb, c, rsc, csc, m, n, alpha, accumulate)
+    }
 }
 
 /// Packs `src` into panels of `MR` rows; see [`super::pack_panels`].
