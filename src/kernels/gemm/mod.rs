@@ -160,12 +160,13 @@ impl Gemm {
         n.div_ceil(self.nr) * self.nr * k
     }
 
-    /// Whether `C^T = B^T A^T` wastes less of the tiles than `C = A B`.
+    /// Whether `C^T = B^T A^T` computes less than half of the padded tiles of `C = A B` (the
+    /// transposed product writes C through a buffer, so it pays only for narrow outputs).
     fn prefer_transposed(&self, m: usize, n: usize) -> bool {
         let cost = |rows: usize, cols: usize| {
             rows.div_ceil(self.mr) * self.mr * cols.div_ceil(self.nr) * self.nr
         };
-        cost(n, m) < cost(m, n)
+        2 * cost(n, m) < cost(m, n)
     }
 }
 
@@ -597,7 +598,7 @@ impl Gemm {
                 let (bp, bk, boff) = match b {
                     Operand::Mat(x) => {
                         let blk = x.block(pc, jc, kcb, ncb);
-                        if x.cs == 1 {
+                        if b_in_place(&x) {
                             let full = ncb / nr * nr;
                             if full < ncb {
                                 // SAFETY: the last panel of a block of at most kc x nc inside
@@ -647,7 +648,7 @@ impl Gemm {
                     for jr in (0..ncb).step_by(nr) {
                         let nn = nr.min(ncb - jr);
                         let (bpanel, ldb) = match b {
-                            Operand::Mat(x) if x.cs == 1 && nn == nr => {
+                            Operand::Mat(x) if nn == nr && b_in_place(&x) => {
                                 // SAFETY: element (pc, jc + jr) lies inside the view.
                                 (unsafe { x.data.as_ptr().add(pc * x.rs + jc + jr) }, x.rs)
                             }
@@ -707,6 +708,13 @@ impl Gemm {
             }
         }
     }
+}
+
+/// Whether the micro-kernel reads full panels of `b` in place: rows of contiguous columns
+/// whose stride is not a multiple of 4 KiB (such strides put every row of a panel in the same
+/// cache sets).
+fn b_in_place(b: &MatRef) -> bool {
+    b.cs == 1 && b.rs % 1024 != 0
 }
 
 /// `tanh` on every element of C, row by row (through a small buffer when the columns are not
