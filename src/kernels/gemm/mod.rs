@@ -714,7 +714,7 @@ impl Gemm {
 /// whose stride is not a multiple of 4 KiB (such strides put every row of a panel in the same
 /// cache sets).
 fn b_in_place(b: &MatRef) -> bool {
-    b.cs == 1 && b.rs % 1024 != 0
+    b.cs == 1 && !b.rs.is_multiple_of(1024)
 }
 
 /// `tanh` on every element of C, row by row (through a small buffer when the columns are not
