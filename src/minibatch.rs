@@ -29,6 +29,16 @@ use crate::regularization::Regularization;
 /// count).
 pub(crate) const CHUNK_ROWS: usize = 64;
 
+/// Below this many row-weight products (`rows * D`) a step or an evaluation runs on the calling
+/// thread: a fork-join would cost more than it saves. (Where work runs never changes a result.)
+const PARALLEL_MIN_WORK: usize = 200_000;
+
+/// Whether work of `rows * weights` products is worth spreading over `pool`.
+fn parallel(pool: Option<&ThreadPool>, rows: usize, weights: usize) -> bool {
+    let threads = pool.map_or_else(rayon::current_num_threads, |p| p.current_num_threads());
+    threads > 1 && rows.saturating_mul(weights) >= PARALLEL_MIN_WORK
+}
+
 /// A rayon pool of `threads` workers (0 = one per core).
 pub(crate) fn build_pool(threads: usize) -> Result<ThreadPool> {
     let n = if threads == 0 {
@@ -239,19 +249,31 @@ impl Evaluator {
         self.sums.clear();
         self.sums.resize(rows.div_ceil(CHUNK_ROWS), 0.0);
         let ws = &self.ws;
-        let sums = &mut self.sums;
-        let mut work = move || {
-            sums.par_iter_mut()
-                .zip(x.par_chunks(CHUNK_ROWS * n_in))
-                .zip(y.par_chunks(CHUNK_ROWS * n_out))
-                .for_each(|((s, xc), yc)| {
-                    let mut a = lock_for_thread(ws);
-                    *s = chunk_error(net, &mut a, xc, yc);
-                });
-        };
-        match pool {
-            Some(p) => p.install(work),
-            None => work(),
+        if parallel(pool, rows, net.num_weights()) {
+            let sums = &mut self.sums;
+            let mut work = move || {
+                sums.par_iter_mut()
+                    .zip(x.par_chunks(CHUNK_ROWS * n_in))
+                    .zip(y.par_chunks(CHUNK_ROWS * n_out))
+                    .for_each(|((s, xc), yc)| {
+                        let mut a = lock_for_thread(ws);
+                        *s = chunk_error(net, &mut a, xc, yc);
+                    });
+            };
+            match pool {
+                Some(p) => p.install(work),
+                None => work(),
+            }
+        } else {
+            let mut a = lock_for_thread(ws);
+            for ((s, xc), yc) in self
+                .sums
+                .iter_mut()
+                .zip(x.chunks(CHUNK_ROWS * n_in))
+                .zip(y.chunks(CHUNK_ROWS * n_out))
+            {
+                *s = chunk_error(net, &mut a, xc, yc);
+            }
         }
         self.sums.iter().sum::<f64>() / rows as f64
     }
@@ -403,12 +425,19 @@ impl BatchTrainer {
         let n_chunks = batch.len().div_ceil(CHUNK_ROWS);
         let w = &self.w;
         let wt = &self.wt;
-        pool.install(|| {
-            self.chunks[..n_chunks]
-                .par_iter_mut()
-                .zip(batch.par_chunks(CHUNK_ROWS))
-                .for_each(|(c, idx)| c.forward_backward(net, w, wt, x, y, idx));
-        });
+        let par = parallel(Some(pool), batch.len(), net.num_weights());
+        if par && n_chunks > 1 {
+            pool.install(|| {
+                self.chunks[..n_chunks]
+                    .par_iter_mut()
+                    .zip(batch.par_chunks(CHUNK_ROWS))
+                    .for_each(|(c, idx)| c.forward_backward(net, w, wt, x, y, idx));
+            });
+        } else {
+            for (c, idx) in self.chunks.iter_mut().zip(batch.chunks(CHUNK_ROWS)) {
+                c.forward_backward(net, w, wt, x, y, idx);
+            }
+        }
         let loss: f64 = self.chunks[..n_chunks].iter().map(|c| c.loss).sum();
         if !loss.is_finite() {
             return loss;
@@ -449,7 +478,18 @@ impl BatchTrainer {
         };
         let tasks = &self.tasks;
         let wdata = &mut self.w.data[..];
-        pool.install(|| run_tasks(tasks, wdata, 0, &update));
+        if par {
+            pool.install(|| run_tasks(tasks, wdata, 0, &update));
+        } else {
+            let mut rest = wdata;
+            let mut base = 0;
+            for t in tasks {
+                let (cur, tail) = rest.split_at_mut(t.end - base);
+                update(t, &mut cur[t.start - base..]);
+                rest = tail;
+                base = t.end;
+            }
+        }
         loss
     }
 
