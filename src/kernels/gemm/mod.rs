@@ -113,21 +113,6 @@ impl Gemm {
 
     /// The micro-kernel for `isa`, or `None` when the CPU cannot run it.
     pub(crate) fn for_isa(isa: Isa) -> Option<Gemm> {
-        let g = Gemm::for_isa0(isa)?;
-        let env = |n: &str, d: usize| {
-            std::env::var(n)
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(d)
-        };
-        Some(Gemm {
-            kc: env("GKC", g.kc),
-            mc: env("GMC", g.mc),
-            nc: env("GNC", g.nc),
-            ..g
-        })
-    }
-    fn for_isa0(isa: Isa) -> Option<Gemm> {
         if !isa.is_available() {
             return None;
         }
@@ -842,53 +827,5 @@ impl Kernels {
         // `dst` (asserted); `dst`, borrowed mutably, is distinct from `b`; the packing routine
         // comes from a table whose ISA the CPU runs.
         unsafe { (self.gemm.pack_b)(b, dst.as_mut_ptr().add(p0 * nr), k_total * nr) }
-    }
-}
-
-#[cfg(test)]
-mod speed {
-    use super::*;
-    #[test]
-    #[ignore]
-    fn packed_speed() {
-        let k = Kernels::for_isa(Isa::best_available()).unwrap();
-        let m: usize = std::env::var("M")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(64);
-        for &(kk, n) in &[(785usize, 256usize), (257, 256), (256, 257), (32, 256)] {
-            let a: Vec<f32> = (0..m * kk).map(|i| (i % 7) as f32).collect();
-            let b: Vec<f32> = (0..kk * n).map(|i| (i % 5) as f32).collect();
-            let mut pb = vec![0.0; k.packed_b_len(kk, n)];
-            k.pack_b(MatRef::row_major(&b, kk, n).unwrap(), &mut pb);
-            let mut c = vec![0.0; m * n];
-            let mut s = k.gemm_scratch().unwrap();
-            let mut best = f64::MAX;
-            let reps = (20_000_000 / (m * n * kk)).max(1);
-            for _ in 0..20 {
-                let t = std::time::Instant::now();
-                for _ in 0..reps {
-                    k.gemm_op(
-                        1.0,
-                        Operand::Mat(MatRef::row_major(&a, m, kk).unwrap()),
-                        Operand::PackedB {
-                            data: &pb,
-                            k: kk,
-                            cols: n,
-                        },
-                        false,
-                        MatMut::row_major(&mut c, m, n).unwrap(),
-                        &mut s,
-                        false,
-                    );
-                }
-                best = best.min(t.elapsed().as_secs_f64() / reps as f64);
-            }
-            println!(
-                "{m}x{kk}x{n}: {:.1} GFLOP/s ({:.1} us)",
-                2.0 * (m * n * kk) as f64 / best / 1e9,
-                best * 1e6
-            );
-        }
     }
 }
