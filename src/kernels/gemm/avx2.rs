@@ -111,7 +111,7 @@ pub(crate) unsafe fn kernel_rows(
 #[target_feature(enable = "avx2,fma")]
 pub(crate) unsafe fn pack_a(src: MatRef, dst: *mut f32, panel_stride: usize) {
     // SAFETY: forwarded contract.
-    unsafe { super::pack_panels::<MR>(src, dst, panel_stride) }
+    unsafe { super::pack_panels::<MR, T8>(src, dst, panel_stride) }
 }
 
 /// Packs `src` into panels of `NR` columns; see [`super::pack_panels`].
@@ -121,5 +121,46 @@ pub(crate) unsafe fn pack_a(src: MatRef, dst: *mut f32, panel_stride: usize) {
 #[target_feature(enable = "avx2,fma")]
 pub(crate) unsafe fn pack_b(src: MatRef, dst: *mut f32, panel_stride: usize) {
     // SAFETY: forwarded contract.
-    unsafe { super::pack_panels::<NR>(src.t(), dst, panel_stride) }
+    unsafe { super::pack_panels::<NR, T8>(src.t(), dst, panel_stride) }
+}
+
+/// The 8 x 8 block transpose of AVX (unpack, shuffle, cross-lane permute).
+pub(crate) struct T8;
+
+impl super::Transpose8 for T8 {
+    const AVAILABLE: bool = true;
+
+    #[inline(always)]
+    unsafe fn transpose8(src: *const f32, rs: usize, dst: *mut f32, ds: usize) {
+        // SAFETY: the caller guarantees AVX and 8 rows of 8 floats at `src` and `dst`.
+        unsafe {
+            let r = |i: usize| _mm256_loadu_ps(src.add(i * rs));
+            let (r0, r1, r2, r3, r4, r5, r6, r7) = (r(0), r(1), r(2), r(3), r(4), r(5), r(6), r(7));
+            let t0 = _mm256_unpacklo_ps(r0, r1);
+            let t1 = _mm256_unpackhi_ps(r0, r1);
+            let t2 = _mm256_unpacklo_ps(r2, r3);
+            let t3 = _mm256_unpackhi_ps(r2, r3);
+            let t4 = _mm256_unpacklo_ps(r4, r5);
+            let t5 = _mm256_unpackhi_ps(r4, r5);
+            let t6 = _mm256_unpacklo_ps(r6, r7);
+            let t7 = _mm256_unpackhi_ps(r6, r7);
+            let s0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+            let s1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+            let s2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+            let s3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+            let s4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+            let s5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+            let s6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+            let s7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+            let w = |i: usize, v: __m256| _mm256_storeu_ps(dst.add(i * ds), v);
+            w(0, _mm256_permute2f128_ps::<0x20>(s0, s4));
+            w(1, _mm256_permute2f128_ps::<0x20>(s1, s5));
+            w(2, _mm256_permute2f128_ps::<0x20>(s2, s6));
+            w(3, _mm256_permute2f128_ps::<0x20>(s3, s7));
+            w(4, _mm256_permute2f128_ps::<0x31>(s0, s4));
+            w(5, _mm256_permute2f128_ps::<0x31>(s1, s5));
+            w(6, _mm256_permute2f128_ps::<0x31>(s2, s6));
+            w(7, _mm256_permute2f128_ps::<0x31>(s3, s7));
+        }
+    }
 }

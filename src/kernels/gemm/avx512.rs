@@ -50,7 +50,7 @@ impl Simd for Avx512 {
 }
 
 /// Tile rows.
-pub(crate) const MR: usize = 12;
+pub(crate) const MR: usize = 8;
 /// Vectors per tile row.
 const NV: usize = 2;
 /// Tile columns.
@@ -113,7 +113,7 @@ pub(crate) unsafe fn kernel_rows(
 #[target_feature(enable = "avx512f,avx2,fma")]
 pub(crate) unsafe fn pack_a(src: MatRef, dst: *mut f32, panel_stride: usize) {
     // SAFETY: forwarded contract.
-    unsafe { super::pack_panels::<MR>(src, dst, panel_stride) }
+    unsafe { super::pack_panels::<MR, super::avx2::T8>(src, dst, panel_stride) }
 }
 
 /// Packs `src` into panels of `NR` columns; see [`super::pack_panels`].
@@ -123,5 +123,5 @@ pub(crate) unsafe fn pack_a(src: MatRef, dst: *mut f32, panel_stride: usize) {
 #[target_feature(enable = "avx512f,avx2,fma")]
 pub(crate) unsafe fn pack_b(src: MatRef, dst: *mut f32, panel_stride: usize) {
     // SAFETY: forwarded contract.
-    unsafe { super::pack_panels::<NR>(src.t(), dst, panel_stride) }
+    unsafe { super::pack_panels::<NR, super::avx2::T8>(src.t(), dst, panel_stride) }
 }

@@ -420,7 +420,11 @@ pub(crate) enum Operand<'a> {
 /// `panel_stride >= k * W`; `dst` is valid for writing the `ceil(m / W)` panels of `k * W`
 /// floats and does not overlap `src`.
 #[inline(always)]
-pub(crate) unsafe fn pack_panels<const W: usize>(src: MatRef, dst: *mut f32, panel_stride: usize) {
+pub(crate) unsafe fn pack_panels<const W: usize, T: Transpose8>(
+    src: MatRef,
+    dst: *mut f32,
+    panel_stride: usize,
+) {
     let (m, k, rs, cs) = (src.rows, src.cols, src.rs, src.cs);
     if m == 0 || k == 0 {
         return;
@@ -440,7 +444,18 @@ pub(crate) unsafe fn pack_panels<const W: usize>(src: MatRef, dst: *mut f32, pan
                     core::ptr::write_unaligned(d.add(p * W) as *mut [f32; W], v);
                 }
             } else if rows == W && cs == 1 {
-                for p in 0..k {
+                // a transposing copy, 8 x 8 blocks at a time where the instruction set has a
+                // block transpose
+                let mut p = 0;
+                if T::AVAILABLE && W.is_multiple_of(8) {
+                    while p + 8 <= k {
+                        for rb in (0..W).step_by(8) {
+                            T::transpose8(sp.add(rb * rs + p), rs, d.add(p * W + rb), W);
+                        }
+                        p += 8;
+                    }
+                }
+                for p in p..k {
                     let mut v = [0.0f32; W];
                     for (r, x) in v.iter_mut().enumerate() {
                         *x = *sp.add(r * rs + p);
@@ -693,6 +708,26 @@ impl Gemm {
             }
         }
     }
+}
+
+/// An 8 x 8 block transpose for the packing routines.
+pub(crate) trait Transpose8 {
+    /// Whether [`Transpose8::transpose8`] may be called.
+    const AVAILABLE: bool;
+    /// Writes row `r` of the 8 x 8 block at `src` (rows `rs` floats apart) as column `r` of
+    /// the block at `dst` (rows `ds` floats apart).
+    ///
+    /// # Safety
+    /// `AVAILABLE`, the instruction set is available, and both blocks are valid.
+    unsafe fn transpose8(src: *const f32, rs: usize, dst: *mut f32, ds: usize);
+}
+
+/// No block transpose: element by element.
+pub(crate) struct NoTranspose8;
+
+impl Transpose8 for NoTranspose8 {
+    const AVAILABLE: bool = false;
+    unsafe fn transpose8(_: *const f32, _: usize, _: *mut f32, _: usize) {}
 }
 
 /// Whether the micro-kernel reads full panels of `b` in place: rows of contiguous columns

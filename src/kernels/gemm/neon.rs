@@ -111,7 +111,7 @@ pub(crate) unsafe fn kernel_rows(
 #[target_feature(enable = "neon")]
 pub(crate) unsafe fn pack_a(src: MatRef, dst: *mut f32, panel_stride: usize) {
     // SAFETY: forwarded contract.
-    unsafe { super::pack_panels::<MR>(src, dst, panel_stride) }
+    unsafe { super::pack_panels::<MR, super::NoTranspose8>(src, dst, panel_stride) }
 }
 
 /// Packs `src` into panels of `NR` columns; see [`super::pack_panels`].
@@ -121,5 +121,5 @@ pub(crate) unsafe fn pack_a(src: MatRef, dst: *mut f32, panel_stride: usize) {
 #[target_feature(enable = "neon")]
 pub(crate) unsafe fn pack_b(src: MatRef, dst: *mut f32, panel_stride: usize) {
     // SAFETY: forwarded contract.
-    unsafe { super::pack_panels::<NR>(src.t(), dst, panel_stride) }
+    unsafe { super::pack_panels::<NR, super::NoTranspose8>(src.t(), dst, panel_stride) }
 }
