@@ -1,4 +1,5 @@
-//! The AVX-512F micro-kernel: 12 rows by 32 columns (24 accumulator registers).
+//! The AVX-512F micro-kernel: 8 rows by 32 columns (16 accumulator registers; tiles of 8 rows fit
+//! the 64-row chunks of mini-batch training exactly).
 
 use core::arch::x86_64::*;
 

@@ -15,7 +15,7 @@
 //!
 //! | instruction set | tile (rows x columns) |
 //! | --- | --- |
-//! | AVX-512F | 12 x 32 |
+//! | AVX-512F | 8 x 32 |
 //! | AVX2 + FMA | 6 x 16 |
 //! | NEON | 8 x 12 |
 //! | scalar | 4 x 8 |
