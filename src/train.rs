@@ -172,9 +172,11 @@ struct Sets<'a> {
     val: Option<(&'a [f32], &'a [f32])>,
 }
 
-/// The smallest batch that takes the matrix-product path; smaller batches accumulate
-/// per-sample rank-1 updates.
-const GEMM_MIN_BATCH: usize = 2;
+/// Whether batches of `batch` rows take the matrix-product path; smaller batches, and small
+/// batches of tiny networks, accumulate per-sample rank-1 updates, which measure faster there.
+fn use_gemm(batch: usize, weights: usize) -> bool {
+    batch >= 3 && batch.saturating_mul(weights) >= 1024
+}
 
 /// Buffers of one training run, allocated once.
 struct Trainer {
@@ -199,7 +201,7 @@ impl Trainer {
         let pool = build_pool(cfg.threads)?;
         let threads = pool.current_num_threads();
         let batch = cfg.batch_size.min(rows);
-        let batched = if batch >= GEMM_MIN_BATCH {
+        let batched = if use_gemm(batch, net.num_weights()) {
             Some(BatchTrainer::new(net, batch, threads)?)
         } else {
             None
