@@ -408,12 +408,12 @@ impl BatchTrainer {
     }
 
     /// One step over the rows `batch` of the (scaled) training set; returns the summed sample
-    /// errors before the step.
+    /// errors before the step. Runs on the current rayon pool (of `threads` workers).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn step(
         &mut self,
         net: &Network,
-        pool: &ThreadPool,
+        threads: usize,
         x: &[f32],
         y: &[f32],
         batch: &[usize],
@@ -425,14 +425,12 @@ impl BatchTrainer {
         let n_chunks = batch.len().div_ceil(CHUNK_ROWS);
         let w = &self.w;
         let wt = &self.wt;
-        let par = parallel(Some(pool), batch.len(), net.num_weights());
+        let par = threads > 1 && batch.len() * net.num_weights() >= PARALLEL_MIN_WORK;
         if par && n_chunks > 1 {
-            pool.install(|| {
-                self.chunks[..n_chunks]
-                    .par_iter_mut()
-                    .zip(batch.par_chunks(CHUNK_ROWS))
-                    .for_each(|(c, idx)| c.forward_backward(net, w, wt, x, y, idx));
-            });
+            self.chunks[..n_chunks]
+                .par_iter_mut()
+                .zip(batch.par_chunks(CHUNK_ROWS))
+                .for_each(|(c, idx)| c.forward_backward(net, w, wt, x, y, idx));
         } else {
             for (c, idx) in self.chunks.iter_mut().zip(batch.chunks(CHUNK_ROWS)) {
                 c.forward_backward(net, w, wt, x, y, idx);
@@ -479,7 +477,7 @@ impl BatchTrainer {
         let tasks = &self.tasks;
         let wdata = &mut self.w.data[..];
         if par {
-            pool.install(|| run_tasks(tasks, wdata, 0, &update));
+            run_tasks(tasks, wdata, 0, &update);
         } else {
             let mut rest = wdata;
             let mut base = 0;

@@ -362,13 +362,21 @@ impl Trainer {
                 }
             } else if let Some(bt) = &mut self.batched {
                 bt.load(net);
-                for batch in self.order.chunks(cfg.batch_size) {
-                    let e = bt.step(net, &self.pool, sets.x, sets.y, batch, eta, &reg);
-                    if !e.is_finite() {
-                        finite = false;
-                        break;
-                    }
-                }
+                let threads = self.pool.current_num_threads();
+                let order = &self.order;
+                let shared: &Network = net;
+                let mut epoch = || {
+                    order.chunks(cfg.batch_size).all(|batch| {
+                        bt.step(shared, threads, sets.x, sets.y, batch, eta, &reg)
+                            .is_finite()
+                    })
+                };
+                // the whole epoch runs on a worker of the pool, which then spreads each step
+                finite = if threads > 1 {
+                    self.pool.install(epoch)
+                } else {
+                    epoch()
+                };
                 bt.store(net);
             } else {
                 let order = std::mem::take(&mut self.order);
