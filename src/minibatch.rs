@@ -15,12 +15,14 @@
 //! columns), which the forward product reads directly and the update writes in place; they
 //! are copied back to the network's row-major layout after every epoch.
 
+use std::cell::RefCell;
 use std::sync::Mutex;
 
 use rayon::ThreadPool;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result, try_zeroed};
+use crate::kernels::Isa;
 use crate::kernels::gemm::{GemmScratch, MatMut, MatRef, Operand};
 use crate::network::{Network, Output};
 use crate::regularization::Regularization;
@@ -302,6 +304,32 @@ impl Evaluator {
                 }
             });
     }
+}
+
+thread_local! {
+    /// The buffers of this thread's last batched prediction (layer sizes, kernel set), reused
+    /// by its next prediction with the same network shape: a loop of predictions allocates once.
+    static PREDICT: RefCell<Option<(Vec<usize>, Isa, Evaluator)>> = const { RefCell::new(None) };
+}
+
+/// `y` (`rows x d(L)`) from finite, unscaled `x` (`rows x d(0)`): chunks of rows through the
+/// matrix products, in parallel on the current rayon pool.
+pub(crate) fn predict_batched(net: &Network, x: &[f32], y: &mut [f32]) -> Result<()> {
+    let threads = rayon::current_num_threads();
+    let isa = net.kernels().isa();
+    let cached = PREDICT.with(|c| c.borrow_mut().take());
+    let ev = match cached {
+        Some((layers, i, ev)) if layers == net.layers() && i == isa && ev.ws.len() >= threads => {
+            (layers, ev)
+        }
+        _ => (
+            net.layers().to_vec(),
+            Evaluator::new(net, threads, usize::MAX)?,
+        ),
+    };
+    ev.1.predict(net, x, y);
+    PREDICT.with(|c| *c.borrow_mut() = Some((ev.0, isa, ev.1)));
+    Ok(())
 }
 
 /// The workspace of the calling rayon worker (any one outside a pool). Buffers hold no state
