@@ -2,7 +2,7 @@
 //! of the specification: per batch, the mean gradient over its rows plus `lambda dOmega/dw`
 //! at the old weights, then one step.
 
-use nnet::{Network, Order, Output, Regularization, TrainConfig};
+use nnet::{Isa, Kernels, Network, Order, Output, Regularization, TrainConfig};
 
 fn data(rows: usize, n_in: usize, n_out: usize, seed: u64) -> (Vec<f32>, Vec<f32>) {
     let mut s = seed;
@@ -53,11 +53,19 @@ fn compare(layers: &[usize], output: Output, rows: usize, batch: usize, reg: Reg
         *layers.last().unwrap(),
         rows as u64 + batch as u64,
     );
-    let start = Network::new(layers, output, 5, 0.5).unwrap();
+    for isa in Isa::available() {
+        let mut start = Network::new(layers, output, 5, 0.5).unwrap();
+        start.set_kernels(Kernels::for_isa(isa).unwrap());
+        compare_with(&start, &x, &y, batch, reg);
+    }
+}
+
+fn compare_with(start: &Network, x: &[f32], y: &[f32], batch: usize, reg: Regularization) {
+    let (layers, output, rows) = (start.layers(), start.output(), x.len() / start.num_inputs());
     let eta = 0.05;
     let epochs = 3;
     let mut expect = start.clone();
-    reference(&mut expect, &x, &y, batch, eta, &reg, epochs);
+    reference(&mut expect, x, y, batch, eta, &reg, epochs);
     let mut got = start.clone();
     let cfg = TrainConfig {
         learning_rate: eta,
@@ -68,14 +76,15 @@ fn compare(layers: &[usize], output: Output, rows: usize, batch: usize, reg: Reg
         threads: 2,
         ..TrainConfig::default()
     };
-    got.train(&cfg, &x, &y, None).unwrap();
+    got.train(&cfg, x, y, None).unwrap();
     let mut worst = 0.0f32;
     for (a, b) in got.weights().iter().zip(expect.weights()) {
         worst = worst.max((a - b).abs() / (1.0 + b.abs()));
     }
     assert!(
         worst < 2e-4,
-        "{layers:?} {output:?} rows={rows} batch={batch} {reg:?}: worst relative difference {worst}"
+        "{layers:?} {output:?} {} rows={rows} batch={batch} {reg:?}: worst relative difference {worst}",
+        start.kernels().isa()
     );
     // and training moved the weights
     let moved = got
