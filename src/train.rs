@@ -172,10 +172,17 @@ struct Sets<'a> {
     val: Option<(&'a [f32], &'a [f32])>,
 }
 
-/// Whether batches of `batch` rows take the matrix-product path; smaller batches, and small
-/// batches of tiny networks, accumulate per-sample rank-1 updates, which measure faster there.
-fn use_gemm(batch: usize, weights: usize) -> bool {
-    batch >= 3 && batch.saturating_mul(weights) >= 1024
+/// Whether batches of `batch` rows take the matrix-product path. Smaller batches, and small
+/// batches of tiny networks, accumulate per-sample rank-1 updates, which measure faster there;
+/// so do batches whose activations would take more than 2^26 floats (256 MiB), since the
+/// matrix-product path holds every row of a batch at once.
+fn use_gemm(net: &Network, batch: usize) -> bool {
+    let layers = net.layers();
+    let row_floats: usize =
+        layers.iter().map(|d| d + 1).sum::<usize>() + layers[1..].iter().sum::<usize>();
+    batch >= 3
+        && batch.saturating_mul(net.num_weights()) >= 1024
+        && batch.saturating_mul(row_floats) <= 1 << 26
 }
 
 /// Buffers of one training run, allocated once.
@@ -201,7 +208,7 @@ impl Trainer {
         let pool = build_pool(cfg.threads)?;
         let threads = pool.current_num_threads();
         let batch = cfg.batch_size.min(rows);
-        let batched = if use_gemm(batch, net.num_weights()) {
+        let batched = if use_gemm(net, batch) {
             Some(BatchTrainer::new(net, batch, threads)?)
         } else {
             None
