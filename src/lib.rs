@@ -26,12 +26,13 @@
 pub mod error;
 mod gradient;
 pub mod kernels;
-mod minibatch;
 mod network;
 mod regularization;
 mod rng;
 mod scaling;
 mod train;
+// the batched paths (mini-batch training, prediction, evaluation) as matrix products
+mod minibatch;
 
 pub use error::{Error, Result};
 pub use kernels::{Isa, Kernels};

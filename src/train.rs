@@ -192,41 +192,51 @@ struct Trainer {
     order: Vec<usize>,
     snapshot: Vec<f32>,
     best: Vec<f32>,
+    batched: Option<Batched>,
+}
+
+/// The worker pool and the buffers of the batched paths (made by the first run: they depend
+/// on the configuration).
+struct Batched {
     pool: rayon::ThreadPool,
     eval: Evaluator,
-    batched: Option<BatchTrainer>,
+    steps: Option<BatchTrainer>,
+}
+
+impl Batched {
+    fn new(net: &Network, cfg: &TrainConfig, rows: usize) -> Result<Batched> {
+        let pool = build_pool(cfg.threads)?;
+        let threads = pool.current_num_threads();
+        let batch = cfg.batch_size.min(rows);
+        let steps = if use_gemm(net, batch) {
+            Some(BatchTrainer::new(net, batch, threads)?)
+        } else {
+            None
+        };
+        Ok(Batched {
+            // training and validation sets of any length
+            eval: Evaluator::new(net, threads, usize::MAX)?,
+            pool,
+            steps,
+        })
+    }
 }
 
 impl Trainer {
-    fn new(net: &Network, rows: usize, cfg: &TrainConfig) -> Result<Trainer> {
+    fn new(net: &Network, rows: usize) -> Result<Trainer> {
         let d = net.num_weights();
         let mut order = Vec::new();
         order
             .try_reserve_exact(rows)
             .map_err(|_| Error::OutOfMemory(format!("cannot allocate the order of {rows} rows")))?;
         order.extend(0..rows);
-        let pool = build_pool(cfg.threads)?;
-        let threads = pool.current_num_threads();
-        let batch = cfg.batch_size.min(rows);
-        let batched = if use_gemm(net, batch) {
-            Some(BatchTrainer::new(net, batch, threads)?)
-        } else {
-            None
-        };
         Ok(Trainer {
             bp: Backprop::new(net)?,
-            grad: if batched.is_none() && cfg.batch_size > 1 {
-                try_zeroed(d, "the gradient")?
-            } else {
-                Vec::new()
-            },
+            grad: try_zeroed(d, "the gradient")?,
             order,
             snapshot: try_zeroed(d, "the weight snapshot")?,
             best: try_zeroed(d, "the best weights")?,
-            // training and validation sets of any length
-            eval: Evaluator::new(net, threads, usize::MAX)?,
-            pool,
-            batched,
+            batched: None,
         })
     }
 
@@ -335,6 +345,11 @@ impl Trainer {
         let eta = cfg.learning_rate;
         let reg = cfg.regularization;
         let mut rng = SeededRng::new(cfg.seed, 2 * run as u64 + 1);
+        // taken for the run and put back at its end (an error ends training anyway)
+        let mut batched = match self.batched.take() {
+            Some(b) => b,
+            None => Batched::new(net, cfg, rows)?,
+        };
         let mut history = Vec::new();
         let mut best_val = f64::INFINITY;
         let mut best_epoch = 0u32;
@@ -367,9 +382,9 @@ impl Trainer {
                         break;
                     }
                 }
-            } else if let Some(bt) = &mut self.batched {
+            } else if let Some(bt) = &mut batched.steps {
                 bt.load(net);
-                let threads = self.pool.current_num_threads();
+                let threads = batched.pool.current_num_threads();
                 let order = &self.order;
                 let shared: &Network = net;
                 let mut epoch = || {
@@ -380,7 +395,7 @@ impl Trainer {
                 };
                 // the whole epoch runs on a worker of the pool, which then spreads each step
                 finite = if threads > 1 {
-                    self.pool.install(epoch)
+                    batched.pool.install(epoch)
                 } else {
                     epoch()
                 };
@@ -396,7 +411,9 @@ impl Trainer {
                 self.order = order;
             }
             let train_error = if finite && net.weights().iter().all(|w| w.is_finite()) {
-                self.eval.mean_error(net, Some(&self.pool), sets.x, sets.y)
+                batched
+                    .eval
+                    .mean_error(net, Some(&batched.pool), sets.x, sets.y)
             } else {
                 f64::NAN
             };
@@ -408,7 +425,7 @@ impl Trainer {
                 )));
             }
             let validation_error = match sets.val {
-                Some((vx, vy)) => self.eval.mean_error(net, Some(&self.pool), vx, vy),
+                Some((vx, vy)) => batched.eval.mean_error(net, Some(&batched.pool), vx, vy),
                 None => f64::NAN,
             };
             let info = EpochInfo {
@@ -437,6 +454,7 @@ impl Trainer {
                 break;
             }
         }
+        self.batched = Some(batched);
         let epochs_run = history.len() as u32;
         if sets.val.is_some() && best_epoch > 0 {
             net.weights_mut().copy_from_slice(&self.best);
@@ -522,7 +540,7 @@ impl Network {
             },
         };
         let rows = sets.x.len() / self.num_inputs();
-        let mut trainer = Trainer::new(self, rows, cfg)?;
+        let mut trainer = Trainer::new(self, rows)?;
         let mut best: Option<(TrainReport, Vec<f32>)> = None;
         let mut stopped_any = false;
         for run in 0..=cfg.restarts {
