@@ -226,6 +226,14 @@ fn main() {
         let scan = median(&mut scans);
         let eval = (median(&mut evals) - scan).max(0.0);
         let cpu_eval = (median(&mut cpu_evals) - scan).max(0.0);
+        let mut raw: Vec<f64> = stamps
+            .windows(2)
+            .map(|w| a.rows as f64 / (w[1].0 - w[0].0).as_secs_f64())
+            .collect();
+        eprintln!(
+            "with the evaluation counted: {:.0} samples/s (median)",
+            median(&mut raw)
+        );
         for w in stamps.windows(2) {
             let dt = (w[1].0 - w[0].0).as_secs_f64() - eval;
             rates.push(a.rows as f64 / dt.max(1e-9));
