@@ -148,6 +148,7 @@ impl Network {
         };
         let rows = x.len() / self.num_inputs();
         let mut ev = Evaluator::new(self, rayon::current_num_threads(), rows)?;
+        ev.load(self);
         Ok(ev.mean_error(self, None, x, y))
     }
 
@@ -206,6 +207,7 @@ impl Network {
         }
         // E_in exactly as `Network::error` computes it (the batched forward pass)
         let mut ev = Evaluator::new(self, rayon::current_num_threads(), rows)?;
+        ev.load(self);
         let mut e = ev.mean_error(self, None, x, y);
         if reg.is_active() {
             let layers = self.layers();

@@ -156,11 +156,10 @@ impl Acts {
     }
 
     /// The forward pass of `rows` rows already in the input buffer, with the packed weights
-    /// `w` or else the network's own.
-    fn forward(&mut self, net: &Network, w: Option<&PackedNet>, rows: usize) {
+    /// `w`.
+    fn forward(&mut self, net: &Network, w: &PackedNet, rows: usize) {
         let k = net.kernels();
         let layers = net.layers();
-        let off = net.offsets();
         let nr = k.gemm_tile().1;
         let big_l = layers.len() - 1;
         for l in 1..=big_l {
@@ -169,21 +168,16 @@ impl Acts {
             let x = MatRef::row_major(&prev[l - 1], rows, kin).expect("activation shape");
             let s = MatMut::new(&mut next[0][1..], rows, cols, cols + 1, 1).expect("shape");
             let tanh = l < big_l || net.output() == Output::Tanh;
-            let b = match w {
+            let b = if cols <= nr {
                 // one panel is also a strided matrix, which lets the driver pick the better
                 // orientation for a narrow layer
-                Some(w) if cols <= nr => {
-                    Operand::Mat(MatRef::new(w.layer(l), kin, cols, nr, 1).expect("panel"))
-                }
-                Some(w) => Operand::PackedB {
+                Operand::Mat(MatRef::new(w.layer(l), kin, cols, nr, 1).expect("panel"))
+            } else {
+                Operand::PackedB {
                     data: w.layer(l),
                     k: kin,
                     cols,
-                },
-                None => Operand::Mat(
-                    MatRef::row_major(&net.weights()[off[l - 1]..off[l]], kin, cols)
-                        .expect("layer shape"),
-                ),
+                }
             };
             k.gemm_op(1.0, Operand::Mat(x), b, false, s, &mut self.scratch, tanh);
         }
@@ -192,13 +186,13 @@ impl Acts {
 
 /// `sum_rows sum_k (y - out)^2` of a chunk: forward the rows of `x` (scaled inputs) and compare
 /// with `y`.
-fn chunk_error(net: &Network, a: &mut Acts, x: &[f32], y: &[f32]) -> f64 {
+fn chunk_error(net: &Network, w: &PackedNet, a: &mut Acts, x: &[f32], y: &[f32]) -> f64 {
     let (n_in, n_out) = (net.num_inputs(), net.num_outputs());
     let rows = x.len() / n_in;
     for (r, xr) in x.chunks_exact(n_in).enumerate() {
         a.input_row(n_in, r).copy_from_slice(xr);
     }
-    a.forward(net, None, rows);
+    a.forward(net, w, rows);
     let mut sum = 0.0f64;
     for (r, yr) in y.chunks_exact(n_out).enumerate() {
         sum += a
@@ -217,6 +211,7 @@ fn chunk_error(net: &Network, a: &mut Acts, x: &[f32], y: &[f32]) -> f64 {
 /// Per-thread buffers for batched evaluation and prediction with the network's weights.
 #[derive(Debug)]
 pub(crate) struct Evaluator {
+    w: PackedNet,
     ws: Vec<Mutex<Acts>>,
     sums: Vec<f64>,
 }
@@ -231,13 +226,19 @@ impl Evaluator {
             ws.push(Mutex::new(Acts::new(net, cap)?));
         }
         Ok(Evaluator {
+            w: PackedNet::new(net)?,
             ws,
             sums: Vec::new(),
         })
     }
 
+    /// Takes the network's current weights (packed once for every chunk of rows).
+    pub(crate) fn load(&mut self, net: &Network) {
+        self.w.pack(net);
+    }
+
     /// `E_in` (mean over rows of the summed squared errors, f64) of validated, scaled rows, with
-    /// the loaded weights, on `pool` (or the current rayon pool). Chunk sums are added in
+    /// the weights of the last [`Evaluator::load`], on `pool` (or the current rayon pool). Chunk sums are added in
     /// chunk order.
     pub(crate) fn mean_error(
         &mut self,
@@ -251,6 +252,7 @@ impl Evaluator {
         self.sums.clear();
         self.sums.resize(rows.div_ceil(CHUNK_ROWS), 0.0);
         let ws = &self.ws;
+        let w = &self.w;
         if parallel(pool, rows, net.num_weights()) {
             let sums = &mut self.sums;
             let mut work = move || {
@@ -259,7 +261,7 @@ impl Evaluator {
                     .zip(y.par_chunks(CHUNK_ROWS * n_out))
                     .for_each(|((s, xc), yc)| {
                         let mut a = lock_for_thread(ws);
-                        *s = chunk_error(net, &mut a, xc, yc);
+                        *s = chunk_error(net, w, &mut a, xc, yc);
                     });
             };
             match pool {
@@ -274,14 +276,15 @@ impl Evaluator {
                 .zip(x.chunks(CHUNK_ROWS * n_in))
                 .zip(y.chunks(CHUNK_ROWS * n_out))
             {
-                *s = chunk_error(net, &mut a, xc, yc);
+                *s = chunk_error(net, w, &mut a, xc, yc);
             }
         }
         self.sums.iter().sum::<f64>() / rows as f64
     }
 
     /// The outputs `y` (`rows x d(L)`) of finite, unscaled inputs `x` (`rows x d(0)`), with
-    /// the network's scaling, on the current rayon pool.
+    /// the weights of the last [`Evaluator::load`] and the network's scaling, on the current
+    /// rayon pool.
     pub(crate) fn predict(&self, net: &Network, x: &[f32], y: &mut [f32]) {
         let (n_in, n_out) = (net.num_inputs(), net.num_outputs());
         y.par_chunks_mut(CHUNK_ROWS * n_out)
@@ -295,7 +298,7 @@ impl Evaluator {
                         None => dst.copy_from_slice(xr),
                     }
                 }
-                a.forward(net, None, xc.len() / n_in);
+                a.forward(net, &self.w, xc.len() / n_in);
                 for (r, yr) in yc.chunks_exact_mut(n_out).enumerate() {
                     yr.copy_from_slice(a.output_row(n_out, r));
                     if let Some(s) = net.scaling() {
@@ -327,6 +330,8 @@ pub(crate) fn predict_batched(net: &Network, x: &[f32], y: &mut [f32]) -> Result
             Evaluator::new(net, threads, usize::MAX)?,
         ),
     };
+    let mut ev = ev;
+    ev.1.load(net);
     ev.1.predict(net, x, y);
     PREDICT.with(|c| *c.borrow_mut() = Some((ev.0, isa, ev.1)));
     Ok(())
@@ -561,7 +566,7 @@ impl Chunk {
                 .input_row(n_in, r)
                 .copy_from_slice(&x[i * n_in..(i + 1) * n_in]);
         }
-        self.acts.forward(net, Some(w), rows);
+        self.acts.forward(net, w, rows);
         let tanh_out = net.output() == Output::Tanh;
         let mut loss = 0.0f64;
         {

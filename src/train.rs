@@ -411,6 +411,7 @@ impl Trainer {
                 self.order = order;
             }
             let train_error = if finite && net.weights().iter().all(|w| w.is_finite()) {
+                batched.eval.load(net);
                 batched
                     .eval
                     .mean_error(net, Some(&batched.pool), sets.x, sets.y)
