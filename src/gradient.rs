@@ -1,6 +1,7 @@
 //! Backpropagation: per-sample deltas, the mean gradient over a set of rows, `E_in` and `E_aug`.
 
 use crate::error::{Error, Result, check_finite, try_zeroed};
+use crate::minibatch::Evaluator;
 use crate::network::{Forward, Network, Output};
 use crate::regularization::Regularization;
 
@@ -128,26 +129,6 @@ pub(crate) fn scaled_copies(
     Ok(Some((xs, ys)))
 }
 
-/// `E_in` on already validated (and scaled) rows, in f64.
-pub(crate) fn mean_error(net: &Network, fwd: &mut Forward, x: &[f32], y: &[f32]) -> f64 {
-    let n_in = net.num_inputs();
-    let n_out = net.num_outputs();
-    let rows = x.len() / n_in;
-    let mut sum = 0.0f64;
-    for (xr, yr) in x.chunks_exact(n_in).zip(y.chunks_exact(n_out)) {
-        let out = fwd.run(net, xr);
-        sum += out
-            .iter()
-            .zip(yr)
-            .map(|(&o, &t)| {
-                let r = (t - o) as f64;
-                r * r
-            })
-            .sum::<f64>();
-    }
-    sum / rows as f64
-}
-
 impl Network {
     /// `E_in = (1/N) sum_n sum_k (y_nk - out_k(x_n))^2` over row-major inputs `x` and targets
     /// `y`, accumulated in f64 (in standardized units when the network has a scaling).
@@ -165,8 +146,10 @@ impl Network {
             Some((a, b)) => (&a[..], &b[..]),
             None => (x, y),
         };
-        let mut fwd = Forward::new(self)?;
-        Ok(mean_error(self, &mut fwd, x, y))
+        let rows = x.len() / self.num_inputs();
+        let mut ev = Evaluator::new(self, rayon::current_num_threads(), rows)?;
+        ev.load(self);
+        Ok(ev.mean_error(self, None, x, y))
     }
 
     /// The gradient of `E_aug = E_in + lambda * Omega(w)` over the rows of `x` and `y` (the mean
@@ -213,9 +196,8 @@ impl Network {
         let mut bp = Backprop::new(self)?;
         let n_in = self.num_inputs();
         let n_out = self.num_outputs();
-        let mut sum = 0.0f64;
         for (xr, yr) in x.chunks_exact(n_in).zip(y.chunks_exact(n_out)) {
-            sum += bp.forward_output_delta(self, xr, yr);
+            bp.forward_output_delta(self, xr, yr);
             bp.backward(self);
             bp.accumulate(self, &mut g, 1.0);
         }
@@ -223,7 +205,10 @@ impl Network {
         for v in &mut g {
             *v *= inv;
         }
-        let mut e = sum / rows as f64;
+        // E_in exactly as `Network::error` computes it (the batched forward pass)
+        let mut ev = Evaluator::new(self, rayon::current_num_threads(), rows)?;
+        ev.load(self);
+        let mut e = ev.mean_error(self, None, x, y);
         if reg.is_active() {
             let layers = self.layers();
             let off = self.offsets();

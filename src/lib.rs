@@ -37,6 +37,8 @@ mod report;
 mod rng;
 mod scaling;
 mod train;
+// the batched paths (mini-batch training, prediction, evaluation) as matrix products
+mod minibatch;
 
 pub use data::Dataset;
 pub use error::{Error, Result};

@@ -2,8 +2,14 @@
 
 use crate::error::{Error, Result, check_finite, checked_mul, try_zeroed};
 use crate::kernels::Kernels;
+use crate::minibatch::predict_batched;
 use crate::rng::SeededRng;
 use crate::scaling::Scaling;
+
+/// From this many rows on, prediction runs as matrix products over chunks of rows (in
+/// parallel on the current rayon pool, with buffers kept per calling thread for its next
+/// prediction); fewer rows go one by one.
+const PREDICT_BATCH_MIN_ROWS: usize = 8;
 
 /// The transform of the output layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -304,6 +310,10 @@ impl Network {
 
     /// Like [`Network::predict`], writing into `y` (`rows * d(L)` values). `y` is written only on
     /// success.
+    ///
+    /// Many rows are computed as matrix products over chunks of rows, in parallel on the
+    /// current rayon pool (the result does not depend on the number of threads); the calling
+    /// thread keeps those work buffers for its next prediction.
     pub fn predict_into(&self, x: &[f32], y: &mut [f32]) -> Result<()> {
         let rows = self.rows_of(x.len(), self.num_inputs(), "the input")?;
         let expect = checked_mul(rows, self.num_outputs(), "the output size")?;
@@ -315,6 +325,9 @@ impl Network {
             )));
         }
         check_finite(x, "input")?;
+        if rows >= PREDICT_BATCH_MIN_ROWS {
+            return predict_batched(self, x, y);
+        }
         let mut ws = Forward::new(self)?;
         let n_in = self.num_inputs();
         let n_out = self.num_outputs();

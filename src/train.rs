@@ -3,9 +3,10 @@
 use std::ops::ControlFlow;
 
 use crate::error::{Error, Result, try_zeroed};
-use crate::gradient::{Backprop, check_xy, mean_error, scaled_copies};
+use crate::gradient::{Backprop, check_xy, scaled_copies};
 use crate::kernels::sgd::SgdPass;
-use crate::network::{Forward, Network, Output, fill_uniform};
+use crate::minibatch::{BatchTrainer, Evaluator, build_pool};
+use crate::network::{Network, Output, fill_uniform};
 use crate::regularization::Regularization;
 use crate::rng::SeededRng;
 
@@ -172,6 +173,19 @@ struct Sets<'a> {
     val: Option<(&'a [f32], &'a [f32])>,
 }
 
+/// Whether batches of `batch` rows take the matrix-product path. Smaller batches, and small
+/// batches of tiny networks, accumulate per-sample rank-1 updates, which measure faster there;
+/// so do batches whose activations would take more than 2^26 floats (256 MiB), since the
+/// matrix-product path holds every row of a batch at once.
+fn use_gemm(net: &Network, batch: usize) -> bool {
+    let layers = net.layers();
+    let row_floats: usize =
+        layers.iter().map(|d| d + 1).sum::<usize>() + layers[1..].iter().sum::<usize>();
+    batch >= 3
+        && batch.saturating_mul(net.num_weights()) >= 1024
+        && batch.saturating_mul(row_floats) <= 1 << 26
+}
+
 /// Buffers of one training run, allocated once.
 struct Trainer {
     bp: Backprop,
@@ -179,6 +193,34 @@ struct Trainer {
     order: Vec<usize>,
     snapshot: Vec<f32>,
     best: Vec<f32>,
+    batched: Option<Batched>,
+}
+
+/// The worker pool and the buffers of the batched paths (made by the first run: they depend
+/// on the configuration).
+struct Batched {
+    pool: rayon::ThreadPool,
+    eval: Evaluator,
+    steps: Option<BatchTrainer>,
+}
+
+impl Batched {
+    fn new(net: &Network, cfg: &TrainConfig, rows: usize) -> Result<Batched> {
+        let pool = build_pool(cfg.threads)?;
+        let threads = pool.current_num_threads();
+        let batch = cfg.batch_size.min(rows);
+        let steps = if use_gemm(net, batch) {
+            Some(BatchTrainer::new(net, batch, threads)?)
+        } else {
+            None
+        };
+        Ok(Batched {
+            // training and validation sets of any length
+            eval: Evaluator::new(net, threads, usize::MAX)?,
+            pool,
+            steps,
+        })
+    }
 }
 
 impl Trainer {
@@ -195,6 +237,7 @@ impl Trainer {
             order,
             snapshot: try_zeroed(d, "the weight snapshot")?,
             best: try_zeroed(d, "the best weights")?,
+            batched: None,
         })
     }
 
@@ -355,7 +398,11 @@ impl Trainer {
         let eta = cfg.learning_rate;
         let reg = cfg.regularization;
         let mut rng = SeededRng::new(cfg.seed, 2 * run as u64 + 1);
-        let mut fwd = Forward::new(net)?;
+        // taken for the run and put back at its end (an error ends training anyway)
+        let mut batched = match self.batched.take() {
+            Some(b) => b,
+            None => Batched::new(net, cfg, rows)?,
+        };
         let mut history = Vec::new();
         let mut best_val = f64::INFINITY;
         let mut best_epoch = 0u32;
@@ -375,6 +422,24 @@ impl Trainer {
             let mut finite = true;
             if cfg.batch_size == 1 {
                 finite = self.sgd_epoch(net, sets, eta, &reg)?.is_some();
+            } else if let Some(bt) = &mut batched.steps {
+                bt.load(net);
+                let threads = batched.pool.current_num_threads();
+                let order = &self.order;
+                let shared: &Network = net;
+                let mut epoch = || {
+                    order.chunks(cfg.batch_size).all(|batch| {
+                        bt.step(shared, threads, sets.x, sets.y, batch, eta, &reg)
+                            .is_finite()
+                    })
+                };
+                // the whole epoch runs on a worker of the pool, which then spreads each step
+                finite = if threads > 1 {
+                    batched.pool.install(epoch)
+                } else {
+                    epoch()
+                };
+                bt.store(net);
             } else {
                 let order = std::mem::take(&mut self.order);
                 for batch in order.chunks(cfg.batch_size) {
@@ -386,7 +451,10 @@ impl Trainer {
                 self.order = order;
             }
             let train_error = if finite && net.weights().iter().all(|w| w.is_finite()) {
-                mean_error(net, &mut fwd, sets.x, sets.y)
+                batched.eval.load(net);
+                batched
+                    .eval
+                    .mean_error(net, Some(&batched.pool), sets.x, sets.y)
             } else {
                 f64::NAN
             };
@@ -398,7 +466,7 @@ impl Trainer {
                 )));
             }
             let validation_error = match sets.val {
-                Some((vx, vy)) => mean_error(net, &mut fwd, vx, vy),
+                Some((vx, vy)) => batched.eval.mean_error(net, Some(&batched.pool), vx, vy),
                 None => f64::NAN,
             };
             let info = EpochInfo {
@@ -427,6 +495,7 @@ impl Trainer {
                 break;
             }
         }
+        self.batched = Some(batched);
         let epochs_run = history.len() as u32;
         if sets.val.is_some() && best_epoch > 0 {
             net.weights_mut().copy_from_slice(&self.best);

@@ -31,6 +31,7 @@
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
+pub mod gemm;
 mod generic;
 pub mod scalar;
 pub(crate) mod sgd;
@@ -164,6 +165,7 @@ pub struct Kernels {
     rank1_update_matvec: Rank1MatvecFn,
     tanh: TanhFn,
     sgd_pass: SgdPassFn,
+    gemm: gemm::Gemm,
 }
 
 impl std::fmt::Debug for Kernels {
@@ -190,6 +192,7 @@ impl Kernels {
             rank1_update_matvec: scalar::rank1_update_matvec,
             tanh: scalar::tanh,
             sgd_pass: scalar::sgd_pass,
+            gemm: gemm::Gemm::scalar(),
         }
     }
 
@@ -198,10 +201,10 @@ impl Kernels {
         if !isa.is_available() {
             return None;
         }
-        match isa {
-            Isa::Scalar => Some(Kernels::scalar()),
+        let k = match isa {
+            Isa::Scalar => Kernels::scalar(),
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => Some(Kernels {
+            Isa::Avx2 => Kernels {
                 isa,
                 matvec: x86_64::avx2::matvec,
                 matvec_t: x86_64::avx2::matvec_t,
@@ -210,9 +213,10 @@ impl Kernels {
                 rank1_update_matvec: x86_64::avx2::rank1_update_matvec,
                 tanh: x86_64::avx2::tanh,
                 sgd_pass: x86_64::avx2::sgd_pass,
-            }),
+                ..Kernels::scalar()
+            },
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => Some(Kernels {
+            Isa::Avx512 => Kernels {
                 isa,
                 matvec: x86_64::avx512::matvec,
                 matvec_t: x86_64::avx512::matvec_t,
@@ -221,9 +225,10 @@ impl Kernels {
                 rank1_update_matvec: x86_64::avx512::rank1_update_matvec,
                 tanh: x86_64::avx512::tanh,
                 sgd_pass: x86_64::avx512::sgd_pass,
-            }),
+                ..Kernels::scalar()
+            },
             #[cfg(target_arch = "aarch64")]
-            Isa::Neon => Some(Kernels {
+            Isa::Neon => Kernels {
                 isa,
                 matvec: aarch64::neon::matvec,
                 matvec_t: aarch64::neon::matvec_t,
@@ -232,11 +237,16 @@ impl Kernels {
                 rank1_update_matvec: aarch64::neon::rank1_update_matvec,
                 tanh: aarch64::neon::tanh,
                 sgd_pass: aarch64::neon::sgd_pass,
-            }),
+                ..Kernels::scalar()
+            },
             // not compiled for this architecture (and so never available)
             #[allow(unreachable_patterns)]
-            _ => None,
-        }
+            _ => return None,
+        };
+        Some(Kernels {
+            gemm: gemm::Gemm::for_isa(isa)?,
+            ..k
+        })
     }
 
     /// The kernels of [`Isa::selected`]: `NNET_ISA` if the CPU runs it, else the widest set.

@@ -1,0 +1,866 @@
+//! Blocked single-precision matrix multiplication, `C = beta C + alpha A B`, with packing into
+//! contiguous panels and one register-tile micro-kernel per instruction set.
+//!
+//! The driver follows the classic layered scheme: the k dimension is cut into blocks of at
+//! most `kc` steps, A into blocks of `mc` rows and B into blocks of `nc` columns; each block
+//! is copied ("packed") into panels of `MR` rows of A and `NR` columns of B laid out in the
+//! order the micro-kernel reads them, and the micro-kernel computes one `MR x NR` tile of C
+//! in registers. Transposed operands cost nothing extra: the packing reads any row and column
+//! stride ([`MatRef::t`]). When C is much narrower than a tile, the driver computes
+//! `C^T = B^T A^T` instead, which wastes less of each tile.
+//!
+//! Every element of C is the sum over k in the same order (blocks of `kc` in turn, each
+//! accumulated step by step), whatever the shape of the call and wherever the element falls
+//! in a tile: results depend only on the instruction set and the length of k.
+//!
+//! | instruction set | tile (rows x columns) |
+//! | --- | --- |
+//! | AVX-512F | 8 x 32 |
+//! | AVX2 + FMA | 6 x 16 |
+//! | NEON | 8 x 12 |
+//! | scalar | 4 x 8 |
+//!
+//! ```
+//! use nnet::kernels::{Kernels, gemm::{MatMut, MatRef}};
+//! let k = Kernels::selected();
+//! let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]; // 2 x 3
+//! let b = [1.0, 0.0, 0.0, 1.0, 1.0, 1.0]; // 3 x 2
+//! let mut c = [0.0; 4];
+//! let mut scratch = k.gemm_scratch().unwrap();
+//! k.gemm(
+//!     1.0,
+//!     MatRef::row_major(&a, 2, 3).unwrap(),
+//!     MatRef::row_major(&b, 3, 2).unwrap(),
+//!     0.0,
+//!     MatMut::row_major(&mut c, 2, 2).unwrap(),
+//!     &mut scratch,
+//! )
+//! .unwrap();
+//! assert_eq!(c, [4.0, 5.0, 10.0, 11.0]);
+//! ```
+
+mod micro;
+mod scalar;
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+#[cfg(target_arch = "aarch64")]
+mod neon;
+
+use super::{Isa, Kernels, TanhFn};
+use crate::error::{Error, Result};
+
+/// The micro-kernel signature: see [`micro::tile`].
+type TileFn = unsafe fn(
+    usize,
+    *const f32,
+    usize,
+    *const f32,
+    usize,
+    *mut f32,
+    usize,
+    usize,
+    usize,
+    usize,
+    f32,
+    bool,
+);
+
+/// A packing routine: see [`pack_panels`].
+type PackFn = unsafe fn(MatRef, *mut f32, usize);
+
+/// The GEMM entry of the kernel table: tile sizes, blocking, the micro-kernels and packing
+/// routines of one instruction set. Like [`Kernels`], a value exists only for an instruction
+/// set the CPU runs.
+#[derive(Clone, Copy)]
+pub(crate) struct Gemm {
+    mr: usize,
+    nr: usize,
+    kc: usize,
+    mc: usize,
+    nc: usize,
+    /// A from a packed panel (or any column-major panel: `A(r, p) = a[r + p*lda]`).
+    tile_packed: TileFn,
+    /// A read in place from row-major rows: `A(r, p) = a[r*lda + p]`.
+    tile_rows: TileFn,
+    pack_a: PackFn,
+    pack_b: PackFn,
+}
+
+macro_rules! gemm_table {
+    ($m:ident, $kc:expr, $mc:expr, $nc:expr) => {
+        Gemm {
+            mr: $m::MR,
+            nr: $m::NR,
+            kc: $kc,
+            mc: $mc,
+            nc: $nc,
+            tile_packed: $m::kernel_packed,
+            tile_rows: $m::kernel_rows,
+            pack_a: $m::pack_a,
+            pack_b: $m::pack_b,
+        }
+    };
+}
+
+impl Gemm {
+    /// The portable micro-kernel.
+    pub(crate) fn scalar() -> Gemm {
+        gemm_table!(scalar, 256, 64, 512)
+    }
+
+    /// The micro-kernel for `isa`, or `None` when the CPU cannot run it.
+    pub(crate) fn for_isa(isa: Isa) -> Option<Gemm> {
+        if !isa.is_available() {
+            return None;
+        }
+        match isa {
+            Isa::Scalar => Some(Gemm::scalar()),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => Some(gemm_table!(avx2, 256, 72, 1024)),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => Some(gemm_table!(avx512, 384, 96, 1024)),
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon => Some(gemm_table!(neon, 256, 64, 768)),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+
+    /// The length of k-blocks for a product with `k` steps: at most `kc`, as even as possible.
+    fn k_block(&self, k: usize) -> usize {
+        let blocks = k.div_ceil(self.kc).max(1);
+        k.div_ceil(blocks)
+    }
+
+    /// Floats in an `m x k` A packed into panels of `MR` rows.
+    pub(crate) fn packed_a_len(&self, m: usize, k: usize) -> usize {
+        m.div_ceil(self.mr) * self.mr * k
+    }
+
+    /// Floats in a `k x n` B packed into panels of `NR` columns.
+    pub(crate) fn packed_b_len(&self, k: usize, n: usize) -> usize {
+        n.div_ceil(self.nr) * self.nr * k
+    }
+
+    /// Whether `C^T = B^T A^T` computes less than half of the padded tiles of `C = A B` (the
+    /// transposed product writes C through a buffer, so it pays only for narrow outputs).
+    fn prefer_transposed(&self, m: usize, n: usize) -> bool {
+        let cost = |rows: usize, cols: usize| {
+            rows.div_ceil(self.mr) * self.mr * cols.div_ceil(self.nr) * self.nr
+        };
+        2 * cost(n, m) < cost(m, n)
+    }
+}
+
+/// A read-only matrix view: `rows x cols` elements at `data[i * row_stride + j * col_stride]`.
+///
+/// Constructors check that every element lies inside `data`; [`MatRef::t`] is the transpose
+/// without a copy.
+#[derive(Debug, Clone, Copy)]
+pub struct MatRef<'a> {
+    data: &'a [f32],
+    rows: usize,
+    cols: usize,
+    rs: usize,
+    cs: usize,
+}
+
+/// The number of floats spanned by a strided matrix, or an overflow error.
+fn extent(rows: usize, cols: usize, rs: usize, cs: usize) -> Result<usize> {
+    if rows == 0 || cols == 0 {
+        return Ok(0);
+    }
+    (rows - 1)
+        .checked_mul(rs)
+        .and_then(|a| (cols - 1).checked_mul(cs).and_then(|b| a.checked_add(b)))
+        .and_then(|e| e.checked_add(1))
+        .ok_or_else(|| {
+            Error::Overflow(format!(
+                "a {rows} x {cols} matrix with strides ({rs}, {cs}) overflows usize"
+            ))
+        })
+}
+
+fn check_extent(len: usize, rows: usize, cols: usize, rs: usize, cs: usize) -> Result<()> {
+    let e = extent(rows, cols, rs, cs)?;
+    if e > len {
+        return Err(Error::ShapeMismatch(format!(
+            "a {rows} x {cols} matrix with strides ({rs}, {cs}) needs {e} values, got {len}"
+        )));
+    }
+    Ok(())
+}
+
+impl<'a> MatRef<'a> {
+    /// A view of `rows x cols` elements at `data[i * row_stride + j * col_stride]`.
+    ///
+    /// Errors when an element lies outside `data` or the extent overflows.
+    pub fn new(
+        data: &'a [f32],
+        rows: usize,
+        cols: usize,
+        row_stride: usize,
+        col_stride: usize,
+    ) -> Result<MatRef<'a>> {
+        check_extent(data.len(), rows, cols, row_stride, col_stride)?;
+        Ok(MatRef {
+            data,
+            rows,
+            cols,
+            rs: row_stride,
+            cs: col_stride,
+        })
+    }
+
+    /// A row-major view: row stride `cols`, column stride 1. Errors when `data` is shorter
+    /// than `rows * cols`.
+    pub fn row_major(data: &'a [f32], rows: usize, cols: usize) -> Result<MatRef<'a>> {
+        MatRef::new(data, rows, cols, cols, 1)
+    }
+
+    /// The transpose (`cols x rows`), sharing the data.
+    pub fn t(self) -> MatRef<'a> {
+        MatRef {
+            data: self.data,
+            rows: self.cols,
+            cols: self.rows,
+            rs: self.cs,
+            cs: self.rs,
+        }
+    }
+
+    /// The number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// The number of columns.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// The element at row `i`, column `j`, or `None` outside the matrix.
+    pub fn get(&self, i: usize, j: usize) -> Option<f32> {
+        (i < self.rows && j < self.cols).then(|| self.data[i * self.rs + j * self.cs])
+    }
+
+    /// The `rows x cols` block starting at `(i0, j0)`; it must lie inside the matrix.
+    pub(crate) fn block(&self, i0: usize, j0: usize, rows: usize, cols: usize) -> MatRef<'a> {
+        assert!(i0 + rows <= self.rows && j0 + cols <= self.cols);
+        let start = if rows == 0 || cols == 0 {
+            0
+        } else {
+            i0 * self.rs + j0 * self.cs
+        };
+        MatRef {
+            data: &self.data[start..],
+            rows,
+            cols,
+            rs: self.rs,
+            cs: self.cs,
+        }
+    }
+}
+
+/// A mutable matrix view: `rows x cols` distinct elements at
+/// `data[i * row_stride + j * col_stride]`.
+///
+/// Constructors check that every element lies inside `data` and that no two elements share a
+/// place; [`MatMut::t`] is the transpose without a copy.
+#[derive(Debug)]
+pub struct MatMut<'a> {
+    data: &'a mut [f32],
+    rows: usize,
+    cols: usize,
+    rs: usize,
+    cs: usize,
+}
+
+impl<'a> MatMut<'a> {
+    /// A view of `rows x cols` elements at `data[i * row_stride + j * col_stride]`.
+    ///
+    /// Errors when an element lies outside `data`, the extent overflows, or the strides make
+    /// two elements share a place.
+    pub fn new(
+        data: &'a mut [f32],
+        rows: usize,
+        cols: usize,
+        row_stride: usize,
+        col_stride: usize,
+    ) -> Result<MatMut<'a>> {
+        check_extent(data.len(), rows, cols, row_stride, col_stride)?;
+        let (rs, cs) = (row_stride, col_stride);
+        let distinct = rows <= 1 && (cols <= 1 || cs >= 1)
+            || cols <= 1 && rs >= 1
+            || cs >= 1 && rs >= cols * cs
+            || rs >= 1 && cs >= rows * rs;
+        if !distinct {
+            return Err(Error::InvalidArgument(format!(
+                "strides ({rs}, {cs}) make elements of a {rows} x {cols} output overlap"
+            )));
+        }
+        Ok(MatMut {
+            data,
+            rows,
+            cols,
+            rs,
+            cs,
+        })
+    }
+
+    /// A row-major view: row stride `cols`, column stride 1. Errors when `data` is shorter
+    /// than `rows * cols`.
+    pub fn row_major(data: &'a mut [f32], rows: usize, cols: usize) -> Result<MatMut<'a>> {
+        MatMut::new(data, rows, cols, cols, 1)
+    }
+
+    /// The transpose (`cols x rows`), sharing the data.
+    pub fn t(self) -> MatMut<'a> {
+        MatMut {
+            data: self.data,
+            rows: self.cols,
+            cols: self.rows,
+            rs: self.cs,
+            cs: self.rs,
+        }
+    }
+
+    /// The number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// The number of columns.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// A shorter-lived view of the same elements.
+    pub fn reborrow(&mut self) -> MatMut<'_> {
+        MatMut {
+            data: self.data,
+            rows: self.rows,
+            cols: self.cols,
+            rs: self.rs,
+            cs: self.cs,
+        }
+    }
+
+    /// Row `i` as a slice when the columns are contiguous.
+    fn row_slice(&mut self, i: usize) -> Option<&mut [f32]> {
+        (i < self.rows && self.cs == 1 && self.cols > 0)
+            .then(|| &mut self.data[i * self.rs..i * self.rs + self.cols])
+    }
+}
+
+/// Packing buffers for [`Kernels::gemm`], sized once for one kernel table and reused by every
+/// call (the driver never allocates).
+#[derive(Debug, Clone)]
+pub struct GemmScratch {
+    a: Vec<f32>,
+    b: Vec<f32>,
+}
+
+/// A zeroed buffer of `len` floats taken from the allocator's zeroed memory (a large request
+/// arrives as untouched zero pages, so a scratch costs little until it is used); fallible.
+fn zeroed_lazily(len: usize, what: &str) -> Result<Vec<f32>> {
+    if len == 0 {
+        return Ok(Vec::new());
+    }
+    let layout = std::alloc::Layout::array::<f32>(len)
+        .map_err(|_| Error::Overflow(format!("{len} floats for {what} overflow")))?;
+    // SAFETY: the layout has a non-zero size.
+    let p = unsafe { std::alloc::alloc_zeroed(layout) } as *mut f32;
+    if p.is_null() {
+        return Err(Error::OutOfMemory(format!(
+            "cannot allocate {len} floats for {what}"
+        )));
+    }
+    // SAFETY: `p` comes from the global allocator with the layout of `[f32; len]`; all bytes
+    // are zero, which is the float 0.0, so all `len` elements are initialized.
+    Ok(unsafe { Vec::from_raw_parts(p, len, len) })
+}
+
+impl GemmScratch {
+    fn new(g: &Gemm) -> Result<GemmScratch> {
+        Ok(GemmScratch {
+            a: zeroed_lazily(g.packed_a_len(g.mc, g.kc), "the GEMM packing buffer of A")?,
+            b: zeroed_lazily(g.packed_b_len(g.kc, g.nc), "the GEMM packing buffer of B")?,
+        })
+    }
+
+    fn fits(&self, g: &Gemm) -> bool {
+        self.a.len() >= g.packed_a_len(g.mc, g.kc) && self.b.len() >= g.packed_b_len(g.kc, g.nc)
+    }
+}
+
+/// One operand of the crate-internal driver: a strided matrix (packed block by block as the
+/// driver goes) or a matrix packed in full beforehand.
+#[derive(Clone, Copy)]
+pub(crate) enum Operand<'a> {
+    /// A strided view.
+    Mat(MatRef<'a>),
+    /// A `k x cols` right operand packed by [`Kernels::pack_b`].
+    PackedB {
+        data: &'a [f32],
+        k: usize,
+        cols: usize,
+    },
+}
+
+/// Packs the `m x k` matrix `src` into panels of `W` rows at `dst` (panel `ip` at
+/// `ip * panel_stride`, element `(i, p)` at `p * W + i % W` within it), zero-padding the last
+/// panel. A full packing has `panel_stride == k * W`. (Packing B into panels of columns is
+/// packing `B^T`.)
+///
+/// # Safety
+/// `panel_stride >= k * W`; `dst` is valid for writing the `ceil(m / W)` panels of `k * W`
+/// floats and does not overlap `src`.
+#[inline(always)]
+pub(crate) unsafe fn pack_panels<const W: usize, T: Transpose8>(
+    src: MatRef,
+    dst: *mut f32,
+    panel_stride: usize,
+) {
+    let (m, k, rs, cs) = (src.rows, src.cols, src.rs, src.cs);
+    if m == 0 || k == 0 {
+        return;
+    }
+    let s = src.data.as_ptr();
+    // SAFETY: the MatRef invariant puts every (i, p) with i < m, p < k at an offset inside
+    // `src.data`; the writes stay inside the panels the caller provides.
+    unsafe {
+        for ip in 0..m.div_ceil(W) {
+            let i0 = ip * W;
+            let rows = W.min(m - i0);
+            let d = dst.add(ip * panel_stride);
+            let sp = s.add(i0 * rs);
+            if rows == W && rs == 1 {
+                for p in 0..k {
+                    let v = core::ptr::read_unaligned(sp.add(p * cs) as *const [f32; W]);
+                    core::ptr::write_unaligned(d.add(p * W) as *mut [f32; W], v);
+                }
+            } else if rows == W && cs == 1 {
+                // a transposing copy, 8 x 8 blocks at a time where the instruction set has a
+                // block transpose
+                let mut p = 0;
+                if T::AVAILABLE && W.is_multiple_of(8) {
+                    while p + 8 <= k {
+                        for rb in (0..W).step_by(8) {
+                            T::transpose8(sp.add(rb * rs + p), rs, d.add(p * W + rb), W);
+                        }
+                        p += 8;
+                    }
+                }
+                for p in p..k {
+                    let mut v = [0.0f32; W];
+                    for (r, x) in v.iter_mut().enumerate() {
+                        *x = *sp.add(r * rs + p);
+                    }
+                    core::ptr::write_unaligned(d.add(p * W) as *mut [f32; W], v);
+                }
+            } else {
+                for p in 0..k {
+                    let mut v = [0.0f32; W];
+                    for (r, x) in v.iter_mut().enumerate().take(rows) {
+                        *x = *sp.add(r * rs + p * cs);
+                    }
+                    core::ptr::write_unaligned(d.add(p * W) as *mut [f32; W], v);
+                }
+            }
+        }
+    }
+}
+
+impl Gemm {
+    /// `C = alpha A B` (`accumulate == false`, C is not read) or `C += alpha A B`, then `tanh`
+    /// on every element of C when `tanh` is given.
+    ///
+    /// Panics (a bug in the caller, never memory unsafety) when shapes or packed lengths do
+    /// not match or the scratch belongs to another table.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn run(
+        &self,
+        alpha: f32,
+        a: Operand,
+        b: Operand,
+        accumulate: bool,
+        mut c: MatMut,
+        scratch: &mut GemmScratch,
+        tanh: Option<TanhFn>,
+    ) {
+        let (m, ka) = match a {
+            Operand::Mat(x) => (x.rows, x.cols),
+            Operand::PackedB { .. } => panic!("a packed B cannot be the left operand"),
+        };
+        let (kb, n) = match b {
+            Operand::Mat(x) => (x.rows, x.cols),
+            Operand::PackedB { data, k, cols } => {
+                assert!(
+                    data.len() >= self.packed_b_len(k, cols),
+                    "packed B too short"
+                );
+                (k, cols)
+            }
+        };
+        assert!(
+            ka == kb && c.rows == m && c.cols == n,
+            "gemm shapes: A {m} x {ka}, B {kb} x {n}, C {} x {}",
+            c.rows,
+            c.cols
+        );
+        assert!(scratch.fits(self), "scratch from another kernel table");
+        if m == 0 || n == 0 {
+            return;
+        }
+        if let (Operand::Mat(am), Operand::Mat(bm)) = (a, b)
+            && self.prefer_transposed(m, n)
+        {
+            self.blocked(
+                alpha,
+                Operand::Mat(bm.t()),
+                Operand::Mat(am.t()),
+                accumulate,
+                c.reborrow().t(),
+                scratch,
+                None,
+            );
+            if let Some(f) = tanh {
+                tanh_rows(&mut c, f);
+            }
+            return;
+        }
+        if c.cs != 1 {
+            self.blocked(alpha, a, b, accumulate, c.reborrow(), scratch, None);
+            if let Some(f) = tanh {
+                tanh_rows(&mut c, f);
+            }
+            return;
+        }
+        self.blocked(alpha, a, b, accumulate, c, scratch, tanh);
+    }
+
+    /// The blocked loops over checked operands; `tanh` is applied tile by tile after the last
+    /// k-block (only when C's columns are contiguous).
+    #[allow(clippy::too_many_arguments)]
+    fn blocked(
+        &self,
+        alpha: f32,
+        a: Operand,
+        b: Operand,
+        accumulate: bool,
+        c: MatMut,
+        scratch: &mut GemmScratch,
+        tanh: Option<TanhFn>,
+    ) {
+        let (m, n) = (c.rows, c.cols);
+        let k = match a {
+            Operand::Mat(x) => x.cols,
+            Operand::PackedB { k, .. } => k,
+        };
+        let (rsc, csc) = (c.rs, c.cs);
+        let cptr = c.data.as_mut_ptr();
+        if k == 0 {
+            if !accumulate {
+                for i in 0..m {
+                    for j in 0..n {
+                        c.data[i * rsc + j * csc] = 0.0;
+                    }
+                }
+            }
+            let mut c = c;
+            if let Some(f) = tanh {
+                tanh_rows(&mut c, f);
+            }
+            return;
+        }
+        let (mr, nr) = (self.mr, self.nr);
+        let kc = self.k_block(k);
+        let mc = self.mc;
+        let nc = if matches!(b, Operand::Mat(_)) {
+            self.nc
+        } else {
+            n.div_ceil(nr) * nr
+        };
+        let tanh = if csc == 1 { tanh } else { None };
+        for jc in (0..n).step_by(nc) {
+            let ncb = nc.min(n - jc);
+            for pc in (0..k).step_by(kc) {
+                let kcb = kc.min(k - pc);
+                let acc = accumulate || pc > 0;
+                let last = pc + kcb == k;
+                // (start of the first panel, k of the packing, offset into k)
+                // (start of the first panel, k of the packing, offset into k); full panels of
+                // a row-major B are read in place, not packed
+                let (bp, bk, boff) = match b {
+                    Operand::Mat(x) => {
+                        let blk = x.block(pc, jc, kcb, ncb);
+                        if b_in_place(&x) {
+                            let full = ncb / nr * nr;
+                            if full < ncb {
+                                // SAFETY: the last panel of a block of at most kc x nc inside
+                                // the scratch (checked by `fits`), distinct from the operands.
+                                unsafe {
+                                    (self.pack_b)(
+                                        blk.block(0, full, kcb, ncb - full),
+                                        scratch.b.as_mut_ptr().add(full * kcb),
+                                        kcb * nr,
+                                    )
+                                };
+                            }
+                        } else {
+                            // SAFETY: the scratch holds packed_b_len(kc, nc) >= the block's
+                            // size (checked by `fits`), and it does not overlap the operands.
+                            unsafe { (self.pack_b)(blk, scratch.b.as_mut_ptr(), kcb * nr) };
+                        }
+                        (scratch.b.as_ptr(), kcb, 0)
+                    }
+                    Operand::PackedB { data, .. } => (data.as_ptr(), k, pc),
+                };
+                for ic in (0..m).step_by(mc) {
+                    let mcb = mc.min(m - ic);
+                    // (start of the first panel, k of the packing, offset into k); panels
+                    // that are read in place are not packed.
+                    let (ap, ak, aoff) = match a {
+                        Operand::Mat(x) => {
+                            let blk = x.block(ic, pc, mcb, kcb);
+                            for ir in (0..mcb).step_by(mr) {
+                                let mm = mr.min(mcb - ir);
+                                if mm < mr || (x.cs != 1 && x.rs != 1) {
+                                    // SAFETY: panel ir / mr of a block of at most mc x kc
+                                    // inside the scratch (checked by `fits`).
+                                    unsafe {
+                                        (self.pack_a)(
+                                            blk.block(ir, 0, mm, kcb),
+                                            scratch.a.as_mut_ptr().add(ir * kcb),
+                                            kcb * mr,
+                                        )
+                                    };
+                                }
+                            }
+                            (scratch.a.as_ptr(), kcb, 0)
+                        }
+                        Operand::PackedB { .. } => unreachable!(),
+                    };
+                    for jr in (0..ncb).step_by(nr) {
+                        let nn = nr.min(ncb - jr);
+                        let (bpanel, ldb) = match b {
+                            Operand::Mat(x) if nn == nr && b_in_place(&x) => {
+                                // SAFETY: element (pc, jc + jr) lies inside the view.
+                                (unsafe { x.data.as_ptr().add(pc * x.rs + jc + jr) }, x.rs)
+                            }
+                            // SAFETY: panel jr / nr of the packed block, k-offset boff: inside
+                            // the packed B (scratch or checked length), kcb steps of nr follow.
+                            _ => (unsafe { bp.add((jr / nr) * bk * nr + boff * nr) }, nr),
+                        };
+                        for ir in (0..mcb).step_by(mr) {
+                            let mm = mr.min(mcb - ir);
+                            // the A panel: in place (full panels of a row- or column-major
+                            // A) or packed
+                            let (tile, apanel, lda) = match a {
+                                Operand::Mat(x) if mm == mr && (x.cs == 1 || x.rs == 1) => {
+                                    let off = (ic + ir) * x.rs + pc * x.cs;
+                                    // SAFETY: element (ic+ir, pc) lies inside the view.
+                                    let p = unsafe { x.data.as_ptr().add(off) };
+                                    if x.cs == 1 {
+                                        (self.tile_rows, p, x.rs)
+                                    } else {
+                                        (self.tile_packed, p, x.cs)
+                                    }
+                                }
+                                // SAFETY: as for B, panel ir / mr of the packed A block.
+                                _ => (
+                                    self.tile_packed,
+                                    unsafe { ap.add((ir / mr) * ak * mr + aoff * mr) },
+                                    mr,
+                                ),
+                            };
+                            // SAFETY: rows ic+ir.. and columns jc+jr.. of C, inside the view.
+                            let ct = unsafe { cptr.add((ic + ir) * rsc + (jc + jr) * csc) };
+                            // SAFETY: the tile runs on this CPU (construction of `Gemm`); A
+                            // holds mr rows of kcb steps (a full panel of the view, or packed),
+                            // B kcb steps of nr floats; the mm x nn tile of C is inside the
+                            // view (MatMut invariant) and distinct from the operands (C is
+                            // borrowed mutably, A and B shared or packed).
+                            unsafe {
+                                tile(
+                                    kcb, apanel, lda, bpanel, ldb, ct, rsc, csc, mm, nn, alpha, acc,
+                                )
+                            };
+                            if last && let Some(f) = tanh {
+                                for r in 0..mm {
+                                    // SAFETY: row r of the tile, nn contiguous floats (csc ==
+                                    // 1) inside C; no other reference to them is live.
+                                    let row = unsafe {
+                                        core::slice::from_raw_parts_mut(ct.add(r * rsc), nn)
+                                    };
+                                    // SAFETY: `f` comes from the same kernel table, whose ISA
+                                    // the CPU runs; it touches only `row`.
+                                    unsafe { f(row) };
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An 8 x 8 block transpose for the packing routines.
+pub(crate) trait Transpose8 {
+    /// Whether [`Transpose8::transpose8`] may be called.
+    const AVAILABLE: bool;
+    /// Writes row `r` of the 8 x 8 block at `src` (rows `rs` floats apart) as column `r` of
+    /// the block at `dst` (rows `ds` floats apart).
+    ///
+    /// # Safety
+    /// `AVAILABLE`, the instruction set is available, and both blocks are valid.
+    unsafe fn transpose8(src: *const f32, rs: usize, dst: *mut f32, ds: usize);
+}
+
+/// No block transpose: element by element.
+pub(crate) struct NoTranspose8;
+
+impl Transpose8 for NoTranspose8 {
+    const AVAILABLE: bool = false;
+    unsafe fn transpose8(_: *const f32, _: usize, _: *mut f32, _: usize) {}
+}
+
+/// Whether the micro-kernel reads full panels of `b` in place: rows of contiguous columns
+/// whose stride is not a multiple of 4 KiB (such strides put every row of a panel in the same
+/// cache sets).
+fn b_in_place(b: &MatRef) -> bool {
+    b.cs == 1 && !b.rs.is_multiple_of(1024)
+}
+
+/// `tanh` on every element of C, row by row (through a small buffer when the columns are not
+/// contiguous).
+fn tanh_rows(c: &mut MatMut, f: TanhFn) {
+    let (rows, cols, rs, cs) = (c.rows, c.cols, c.rs, c.cs);
+    if c.cs == 1 {
+        for i in 0..rows {
+            if let Some(row) = c.row_slice(i) {
+                // SAFETY: `f` comes from a kernel table whose ISA the CPU runs.
+                unsafe { f(row) };
+            }
+        }
+        return;
+    }
+    let mut buf = [0.0f32; 64];
+    for i in 0..rows {
+        for j0 in (0..cols).step_by(64) {
+            let len = 64.min(cols - j0);
+            for (j, b) in buf[..len].iter_mut().enumerate() {
+                *b = c.data[i * rs + (j0 + j) * cs];
+            }
+            // SAFETY: as above.
+            unsafe { f(&mut buf[..len]) };
+            for (j, &b) in buf[..len].iter().enumerate() {
+                c.data[i * rs + (j0 + j) * cs] = b;
+            }
+        }
+    }
+}
+
+impl Kernels {
+    /// Packing buffers for [`Kernels::gemm`] with this table.
+    pub fn gemm_scratch(&self) -> Result<GemmScratch> {
+        GemmScratch::new(&self.gemm)
+    }
+
+    /// The register tile of this table's GEMM micro-kernel: `(rows, columns)`.
+    pub fn gemm_tile(&self) -> (usize, usize) {
+        (self.gemm.mr, self.gemm.nr)
+    }
+
+    /// `C = beta C + alpha A B` for an `m x k` A, a `k x n` B and an `m x n` C, any strides.
+    /// With `beta == 0` C is only written (NaN in C does not propagate).
+    ///
+    /// Errors when the shapes do not match or `scratch` was made by a table of another
+    /// instruction set.
+    pub fn gemm(
+        &self,
+        alpha: f32,
+        a: MatRef,
+        b: MatRef,
+        beta: f32,
+        c: MatMut,
+        scratch: &mut GemmScratch,
+    ) -> Result<()> {
+        if a.cols != b.rows || c.rows != a.rows || c.cols != b.cols {
+            return Err(Error::ShapeMismatch(format!(
+                "gemm: A is {} x {}, B is {} x {}, C is {} x {}",
+                a.rows, a.cols, b.rows, b.cols, c.rows, c.cols
+            )));
+        }
+        if !scratch.fits(&self.gemm) {
+            return Err(Error::InvalidArgument(
+                "gemm: the scratch was made for another kernel table".into(),
+            ));
+        }
+        let accumulate = beta != 0.0;
+        if accumulate && beta != 1.0 {
+            for i in 0..c.rows {
+                for j in 0..c.cols {
+                    c.data[i * c.rs + j * c.cs] *= beta;
+                }
+            }
+        }
+        self.gemm.run(
+            alpha,
+            Operand::Mat(a),
+            Operand::Mat(b),
+            accumulate,
+            c,
+            scratch,
+            None,
+        );
+        Ok(())
+    }
+
+    /// `C = alpha A B` or `C += alpha A B` over packed or strided operands, then `tanh` on C
+    /// when `tanh_output`. Panics on mismatched shapes (a bug in the caller).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn gemm_op(
+        &self,
+        alpha: f32,
+        a: Operand,
+        b: Operand,
+        accumulate: bool,
+        c: MatMut,
+        scratch: &mut GemmScratch,
+        tanh_output: bool,
+    ) {
+        let tanh = tanh_output.then_some(self.tanh);
+        self.gemm.run(alpha, a, b, accumulate, c, scratch, tanh);
+    }
+
+    /// Floats of a `k x n` right operand packed by [`Kernels::pack_b`].
+    pub(crate) fn packed_b_len(&self, k: usize, n: usize) -> usize {
+        self.gemm.packed_b_len(k, n)
+    }
+
+    /// Packs all of `b` (`k x n`) into `dst` for [`Operand::PackedB`].
+    pub(crate) fn pack_b(&self, b: MatRef, dst: &mut [f32]) {
+        self.pack_b_rows(b, dst, b.rows, 0);
+    }
+
+    /// Packs `b` as rows `p0..p0 + b.rows()` of a `k_total x n` packed right operand held in
+    /// `dst` (the other rows are left as they are).
+    pub(crate) fn pack_b_rows(&self, b: MatRef, dst: &mut [f32], k_total: usize, p0: usize) {
+        let nr = self.gemm.nr;
+        assert!(p0 + b.rows <= k_total);
+        assert!(dst.len() >= self.gemm.packed_b_len(k_total, b.cols));
+        if b.rows == 0 || b.cols == 0 {
+            return;
+        }
+        // SAFETY: panel jp is written at jp * k_total * nr + p0 * nr .. + b.rows * nr, inside
+        // `dst` (asserted); `dst`, borrowed mutably, is distinct from `b`; the packing routine
+        // comes from a table whose ISA the CPU runs.
+        unsafe { (self.gemm.pack_b)(b, dst.as_mut_ptr().add(p0 * nr), k_total * nr) }
+    }
+}

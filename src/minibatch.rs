@@ -1,0 +1,636 @@
+//! The batched paths: mini-batch training, batched inference and error evaluation as matrix
+//! products over many rows at once.
+//!
+//! For a batch of B rows, layer `l` computes `S = X W` (`B x d(l)`, X with its column of ones),
+//! the backward pass `Delta_prev = (Delta W^T)` without the bias row's column, times
+//! `1 - X^2`, and the update `W <- W - eta (X^T Delta / B + lambda dOmega/dw)`.
+//!
+//! Work is split so that results never depend on the number of threads: a batch is cut into
+//! chunks of [`CHUNK_ROWS`] rows (forward and backward pass per chunk); the weight update is cut
+//! into one task per column panel of each layer, and each task adds the chunks' products
+//! `X_c^T Delta_c` in chunk order. Every value is computed by the same operations in the same
+//! order whichever thread runs it.
+//!
+//! During a training call the weights live in the GEMM's packed layout (panels of `NR`
+//! columns), which the forward product reads directly and the update writes in place; they
+//! are copied back to the network's row-major layout after every epoch.
+
+use std::cell::RefCell;
+use std::sync::Mutex;
+
+use rayon::ThreadPool;
+use rayon::prelude::*;
+
+use crate::error::{Error, Result, try_zeroed};
+use crate::kernels::Isa;
+use crate::kernels::gemm::{GemmScratch, MatMut, MatRef, Operand};
+use crate::network::{Network, Output};
+use crate::regularization::Regularization;
+
+/// Rows per chunk of a batch: the unit of parallel work, fixed (never derived from the thread
+/// count).
+pub(crate) const CHUNK_ROWS: usize = 64;
+
+/// Below this many row-weight products (`rows * D`) a step or an evaluation runs on the calling
+/// thread: a fork-join would cost more than it saves. (Where work runs never changes a result.)
+const PARALLEL_MIN_WORK: usize = 200_000;
+
+/// Whether work of `rows * weights` products is worth spreading over `pool`.
+fn parallel(pool: Option<&ThreadPool>, rows: usize, weights: usize) -> bool {
+    let threads = pool.map_or_else(rayon::current_num_threads, |p| p.current_num_threads());
+    threads > 1 && rows.saturating_mul(weights) >= PARALLEL_MIN_WORK
+}
+
+/// A rayon pool of `threads` workers (0 = one per core).
+pub(crate) fn build_pool(threads: usize) -> Result<ThreadPool> {
+    let n = if threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        threads
+    };
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build()
+        .map_err(|e| Error::OutOfMemory(format!("cannot start {n} worker threads: {e}")))
+}
+
+/// Every layer's weights in the packed layout of the forward product's right operand.
+#[derive(Debug, Clone)]
+pub(crate) struct PackedNet {
+    data: Vec<f32>,
+    /// Start of each layer (1-based: `offs[l - 1]`), then the total.
+    offs: Vec<usize>,
+    nr: usize,
+}
+
+impl PackedNet {
+    pub(crate) fn new(net: &Network) -> Result<PackedNet> {
+        let k = net.kernels();
+        let layers = net.layers();
+        let mut offs = vec![0];
+        let mut total = 0usize;
+        for l in 1..layers.len() {
+            total += k.packed_b_len(layers[l - 1] + 1, layers[l]);
+            offs.push(total);
+        }
+        Ok(PackedNet {
+            data: try_zeroed(total, "the packed weights")?,
+            offs,
+            nr: k.gemm_tile().1,
+        })
+    }
+
+    fn layer(&self, l: usize) -> &[f32] {
+        &self.data[self.offs[l - 1]..self.offs[l]]
+    }
+
+    /// Copies the network's weights in.
+    pub(crate) fn pack(&mut self, net: &Network) {
+        let k = net.kernels();
+        let layers = net.layers();
+        let off = net.offsets();
+        for l in 1..layers.len() {
+            let w = &net.weights()[off[l - 1]..off[l]];
+            let src = MatRef::row_major(w, layers[l - 1] + 1, layers[l]).expect("layer shape");
+            k.pack_b(src, &mut self.data[self.offs[l - 1]..self.offs[l]]);
+        }
+    }
+
+    /// Copies the weights back into the network.
+    pub(crate) fn unpack(&self, net: &mut Network) {
+        let layers = net.layers().to_vec();
+        let off = net.offsets().to_vec();
+        let nr = self.nr;
+        let w_all = net.weights_mut();
+        for l in 1..layers.len() {
+            let (rows, cols) = (layers[l - 1] + 1, layers[l]);
+            let w = &mut w_all[off[l - 1]..off[l]];
+            let p = &self.data[self.offs[l - 1]..self.offs[l]];
+            for (jp, panel) in p.chunks_exact(rows * nr).enumerate() {
+                let j0 = jp * nr;
+                let nn = nr.min(cols - j0);
+                for (i, src) in panel.chunks_exact(nr).enumerate() {
+                    w[i * cols + j0..i * cols + j0 + nn].copy_from_slice(&src[..nn]);
+                }
+            }
+        }
+    }
+}
+
+/// Activations of up to `cap` rows: `acts[l]` is `cap x (d(l) + 1)`, column 0 holding the
+/// constant 1.
+#[derive(Debug)]
+pub(crate) struct Acts {
+    acts: Vec<Vec<f32>>,
+    scratch: GemmScratch,
+}
+
+impl Acts {
+    pub(crate) fn new(net: &Network, cap: usize) -> Result<Acts> {
+        let mut acts = Vec::with_capacity(net.layers().len());
+        for &d in net.layers() {
+            let n = cap
+                .checked_mul(d + 1)
+                .ok_or_else(|| Error::Overflow(format!("{cap} rows of {} values", d + 1)))?;
+            let mut a = try_zeroed(n, "the batch activations")?;
+            for row in a.chunks_exact_mut(d + 1) {
+                row[0] = 1.0;
+            }
+            acts.push(a);
+        }
+        Ok(Acts {
+            acts,
+            scratch: net.kernels().gemm_scratch()?,
+        })
+    }
+
+    /// Input row `r` (after its leading 1).
+    fn input_row(&mut self, width: usize, r: usize) -> &mut [f32] {
+        &mut self.acts[0][r * (width + 1) + 1..(r + 1) * (width + 1)]
+    }
+
+    /// Output row `r` (after its leading 1).
+    fn output_row(&self, width: usize, r: usize) -> &[f32] {
+        let a = self.acts.last().expect("L >= 1");
+        &a[r * (width + 1) + 1..(r + 1) * (width + 1)]
+    }
+
+    /// The forward pass of `rows` rows already in the input buffer, with the packed weights
+    /// `w`.
+    fn forward(&mut self, net: &Network, w: &PackedNet, rows: usize) {
+        let k = net.kernels();
+        let layers = net.layers();
+        let nr = k.gemm_tile().1;
+        let big_l = layers.len() - 1;
+        for l in 1..=big_l {
+            let (kin, cols) = (layers[l - 1] + 1, layers[l]);
+            let (prev, next) = self.acts.split_at_mut(l);
+            let x = MatRef::row_major(&prev[l - 1], rows, kin).expect("activation shape");
+            let s = MatMut::new(&mut next[0][1..], rows, cols, cols + 1, 1).expect("shape");
+            let tanh = l < big_l || net.output() == Output::Tanh;
+            let b = if cols <= nr {
+                // one panel is also a strided matrix, which lets the driver pick the better
+                // orientation for a narrow layer
+                Operand::Mat(MatRef::new(w.layer(l), kin, cols, nr, 1).expect("panel"))
+            } else {
+                Operand::PackedB {
+                    data: w.layer(l),
+                    k: kin,
+                    cols,
+                }
+            };
+            k.gemm_op(1.0, Operand::Mat(x), b, false, s, &mut self.scratch, tanh);
+        }
+    }
+}
+
+/// `sum_rows sum_k (y - out)^2` of a chunk: forward the rows of `x` (scaled inputs) and compare
+/// with `y`.
+fn chunk_error(net: &Network, w: &PackedNet, a: &mut Acts, x: &[f32], y: &[f32]) -> f64 {
+    let (n_in, n_out) = (net.num_inputs(), net.num_outputs());
+    let rows = x.len() / n_in;
+    for (r, xr) in x.chunks_exact(n_in).enumerate() {
+        a.input_row(n_in, r).copy_from_slice(xr);
+    }
+    a.forward(net, w, rows);
+    let mut sum = 0.0f64;
+    for (r, yr) in y.chunks_exact(n_out).enumerate() {
+        sum += a
+            .output_row(n_out, r)
+            .iter()
+            .zip(yr)
+            .map(|(&o, &t)| {
+                let d = (t - o) as f64;
+                d * d
+            })
+            .sum::<f64>();
+    }
+    sum
+}
+
+/// Per-thread buffers for batched evaluation and prediction with the network's weights.
+#[derive(Debug)]
+pub(crate) struct Evaluator {
+    w: PackedNet,
+    ws: Vec<Mutex<Acts>>,
+    sums: Vec<f64>,
+}
+
+impl Evaluator {
+    /// Buffers for `threads` workers and at most `rows` rows at a time.
+    pub(crate) fn new(net: &Network, threads: usize, rows: usize) -> Result<Evaluator> {
+        let cap = rows.clamp(1, CHUNK_ROWS);
+        let n = threads.clamp(1, rows.div_ceil(CHUNK_ROWS).max(1));
+        let mut ws = Vec::with_capacity(n);
+        for _ in 0..n {
+            ws.push(Mutex::new(Acts::new(net, cap)?));
+        }
+        Ok(Evaluator {
+            w: PackedNet::new(net)?,
+            ws,
+            sums: Vec::new(),
+        })
+    }
+
+    /// Takes the network's current weights (packed once for every chunk of rows).
+    pub(crate) fn load(&mut self, net: &Network) {
+        self.w.pack(net);
+    }
+
+    /// `E_in` (mean over rows of the summed squared errors, f64) of validated, scaled rows, with
+    /// the weights of the last [`Evaluator::load`], on `pool` (or the current rayon pool). Chunk sums are added in
+    /// chunk order.
+    pub(crate) fn mean_error(
+        &mut self,
+        net: &Network,
+        pool: Option<&ThreadPool>,
+        x: &[f32],
+        y: &[f32],
+    ) -> f64 {
+        let (n_in, n_out) = (net.num_inputs(), net.num_outputs());
+        let rows = x.len() / n_in;
+        self.sums.clear();
+        self.sums.resize(rows.div_ceil(CHUNK_ROWS), 0.0);
+        let ws = &self.ws;
+        let w = &self.w;
+        if parallel(pool, rows, net.num_weights()) {
+            let sums = &mut self.sums;
+            let mut work = move || {
+                sums.par_iter_mut()
+                    .zip(x.par_chunks(CHUNK_ROWS * n_in))
+                    .zip(y.par_chunks(CHUNK_ROWS * n_out))
+                    .for_each(|((s, xc), yc)| {
+                        let mut a = lock_for_thread(ws);
+                        *s = chunk_error(net, w, &mut a, xc, yc);
+                    });
+            };
+            match pool {
+                Some(p) => p.install(work),
+                None => work(),
+            }
+        } else {
+            let mut a = lock_for_thread(ws);
+            for ((s, xc), yc) in self
+                .sums
+                .iter_mut()
+                .zip(x.chunks(CHUNK_ROWS * n_in))
+                .zip(y.chunks(CHUNK_ROWS * n_out))
+            {
+                *s = chunk_error(net, w, &mut a, xc, yc);
+            }
+        }
+        self.sums.iter().sum::<f64>() / rows as f64
+    }
+
+    /// The outputs `y` (`rows x d(L)`) of finite, unscaled inputs `x` (`rows x d(0)`), with
+    /// the weights of the last [`Evaluator::load`] and the network's scaling, on the current
+    /// rayon pool.
+    pub(crate) fn predict(&self, net: &Network, x: &[f32], y: &mut [f32]) {
+        let (n_in, n_out) = (net.num_inputs(), net.num_outputs());
+        y.par_chunks_mut(CHUNK_ROWS * n_out)
+            .zip(x.par_chunks(CHUNK_ROWS * n_in))
+            .for_each(|(yc, xc)| {
+                let mut a = lock_for_thread(&self.ws);
+                for (r, xr) in xc.chunks_exact(n_in).enumerate() {
+                    let dst = a.input_row(n_in, r);
+                    match net.scaling() {
+                        Some(s) => s.scale_inputs(xr, dst),
+                        None => dst.copy_from_slice(xr),
+                    }
+                }
+                a.forward(net, &self.w, xc.len() / n_in);
+                for (r, yr) in yc.chunks_exact_mut(n_out).enumerate() {
+                    yr.copy_from_slice(a.output_row(n_out, r));
+                    if let Some(s) = net.scaling() {
+                        s.unscale_outputs(yr);
+                    }
+                }
+            });
+    }
+}
+
+thread_local! {
+    /// The buffers of this thread's last batched prediction (layer sizes, kernel set), reused
+    /// by its next prediction with the same network shape: a loop of predictions allocates once.
+    static PREDICT: RefCell<Option<(Vec<usize>, Isa, Evaluator)>> = const { RefCell::new(None) };
+}
+
+/// `y` (`rows x d(L)`) from finite, unscaled `x` (`rows x d(0)`): chunks of rows through the
+/// matrix products, in parallel on the current rayon pool.
+pub(crate) fn predict_batched(net: &Network, x: &[f32], y: &mut [f32]) -> Result<()> {
+    let threads = rayon::current_num_threads();
+    let isa = net.kernels().isa();
+    let cached = PREDICT.with(|c| c.borrow_mut().take());
+    let ev = match cached {
+        Some((layers, i, ev)) if layers == net.layers() && i == isa && ev.ws.len() >= threads => {
+            (layers, ev)
+        }
+        _ => (
+            net.layers().to_vec(),
+            Evaluator::new(net, threads, usize::MAX)?,
+        ),
+    };
+    let mut ev = ev;
+    ev.1.load(net);
+    ev.1.predict(net, x, y);
+    PREDICT.with(|c| *c.borrow_mut() = Some((ev.0, isa, ev.1)));
+    Ok(())
+}
+
+/// The workspace of the calling rayon worker (any one outside a pool). Buffers hold no state
+/// between chunks, so which one a chunk gets never changes a result.
+fn lock_for_thread<T>(ws: &[Mutex<T>]) -> std::sync::MutexGuard<'_, T> {
+    let t = rayon::current_thread_index().unwrap_or(0) % ws.len();
+    ws[t].lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// One chunk's training buffers: activations and deltas (`delta(l)` is `cap x d(l)`).
+#[derive(Debug)]
+struct Chunk {
+    acts: Acts,
+    deltas: Vec<Vec<f32>>,
+    rows: usize,
+    loss: f64,
+}
+
+/// One task of the update: columns `j0..j0 + nn` (one packed panel) of layer `l`, stored at
+/// `start..end` of the packed weights.
+#[derive(Debug, Clone, Copy)]
+struct Task {
+    l: usize,
+    j0: usize,
+    nn: usize,
+    start: usize,
+    end: usize,
+}
+
+/// The buffers of mini-batch training, allocated once per training call.
+#[derive(Debug)]
+pub(crate) struct BatchTrainer {
+    w: PackedNet,
+    /// `W(l)` without its bias row, transposed and packed (`d(l) x d(l-1)`), for `l >= 2`.
+    wt: Vec<Vec<f32>>,
+    chunks: Vec<Chunk>,
+    tasks: Vec<Task>,
+    scratch: Vec<Mutex<GemmScratch>>,
+}
+
+impl BatchTrainer {
+    pub(crate) fn new(net: &Network, batch: usize, threads: usize) -> Result<BatchTrainer> {
+        let k = net.kernels();
+        let layers = net.layers();
+        let nr = k.gemm_tile().1;
+        let w = PackedNet::new(net)?;
+        let mut wt = Vec::new();
+        for l in 2..layers.len() {
+            wt.push(try_zeroed(
+                k.packed_b_len(layers[l], layers[l - 1]),
+                "the transposed weights",
+            )?);
+        }
+        let n_chunks = batch.div_ceil(CHUNK_ROWS);
+        let cap = batch.min(CHUNK_ROWS);
+        let mut chunks = Vec::with_capacity(n_chunks);
+        for _ in 0..n_chunks {
+            let mut deltas = Vec::new();
+            for &d in &layers[1..] {
+                deltas.push(try_zeroed(cap * d, "the batch deltas")?);
+            }
+            chunks.push(Chunk {
+                acts: Acts::new(net, cap)?,
+                deltas,
+                rows: 0,
+                loss: 0.0,
+            });
+        }
+        let mut tasks = Vec::new();
+        for l in 1..layers.len() {
+            let (kin, cols) = (layers[l - 1] + 1, layers[l]);
+            for j0 in (0..cols).step_by(nr) {
+                let start = w.offs[l - 1] + (j0 / nr) * kin * nr;
+                tasks.push(Task {
+                    l,
+                    j0,
+                    nn: nr.min(cols - j0),
+                    start,
+                    end: start + kin * nr,
+                });
+            }
+        }
+        let mut scratch = Vec::new();
+        for _ in 0..threads.max(1) {
+            scratch.push(Mutex::new(k.gemm_scratch()?));
+        }
+        Ok(BatchTrainer {
+            w,
+            wt,
+            chunks,
+            tasks,
+            scratch,
+        })
+    }
+
+    /// Loads the network's weights (start of an epoch).
+    pub(crate) fn load(&mut self, net: &Network) {
+        self.w.pack(net);
+    }
+
+    /// Stores the weights back into the network (end of an epoch).
+    pub(crate) fn store(&self, net: &mut Network) {
+        self.w.unpack(net);
+    }
+
+    /// One step over the rows `batch` of the (scaled) training set; returns the summed sample
+    /// errors before the step. Runs on the current rayon pool (of `threads` workers).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn step(
+        &mut self,
+        net: &Network,
+        threads: usize,
+        x: &[f32],
+        y: &[f32],
+        batch: &[usize],
+        eta: f32,
+        reg: &Regularization,
+    ) -> f64 {
+        let k = net.kernels();
+        self.pack_transposed(net);
+        let n_chunks = batch.len().div_ceil(CHUNK_ROWS);
+        let w = &self.w;
+        let wt = &self.wt;
+        let par = threads > 1 && batch.len() * net.num_weights() >= PARALLEL_MIN_WORK;
+        if par && n_chunks > 1 {
+            self.chunks[..n_chunks]
+                .par_iter_mut()
+                .zip(batch.par_chunks(CHUNK_ROWS))
+                .for_each(|(c, idx)| c.forward_backward(net, w, wt, x, y, idx));
+        } else {
+            for (c, idx) in self.chunks.iter_mut().zip(batch.chunks(CHUNK_ROWS)) {
+                c.forward_backward(net, w, wt, x, y, idx);
+            }
+        }
+        let loss: f64 = self.chunks[..n_chunks].iter().map(|c| c.loss).sum();
+        if !loss.is_finite() {
+            return loss;
+        }
+        let alpha = -eta / batch.len() as f32;
+        let chunks = &self.chunks[..n_chunks];
+        let scratch = &self.scratch;
+        let layers = net.layers();
+        let nr = k.gemm_tile().1;
+        let update = |t: &Task, wp: &mut [f32]| {
+            let kin = layers[t.l - 1] + 1;
+            let cols = layers[t.l];
+            if reg.is_active() {
+                let step = eta * reg.lambda;
+                for (i, row) in wp.chunks_exact_mut(nr).enumerate() {
+                    if i > 0 || reg.include_bias {
+                        reg.step(&mut row[..t.nn], step);
+                    }
+                }
+            }
+            let mut s = lock_for_thread(scratch);
+            for c in chunks {
+                let xa = MatRef::row_major(&c.acts.acts[t.l - 1], c.rows, kin).expect("shape");
+                let d = MatRef::row_major(&c.deltas[t.l - 1], c.rows, cols)
+                    .expect("shape")
+                    .block(0, t.j0, c.rows, t.nn);
+                let cw = MatMut::new(wp, kin, t.nn, nr, 1).expect("panel shape");
+                k.gemm_op(
+                    alpha,
+                    Operand::Mat(xa.t()),
+                    Operand::Mat(d),
+                    true,
+                    cw,
+                    &mut s,
+                    false,
+                );
+            }
+        };
+        let tasks = &self.tasks;
+        let wdata = &mut self.w.data[..];
+        if par {
+            run_tasks(tasks, wdata, 0, &update);
+        } else {
+            let mut rest = wdata;
+            let mut base = 0;
+            for t in tasks {
+                let (cur, tail) = rest.split_at_mut(t.end - base);
+                update(t, &mut cur[t.start - base..]);
+                rest = tail;
+                base = t.end;
+            }
+        }
+        loss
+    }
+
+    /// Packs `W(l)[1..]^T` for every `l >= 2` from the packed weights.
+    fn pack_transposed(&mut self, net: &Network) {
+        let k = net.kernels();
+        let layers = net.layers();
+        let nr = self.w.nr;
+        for l in 2..layers.len() {
+            let (kin, cols) = (layers[l - 1] + 1, layers[l]);
+            let p = self.w.layer(l);
+            let dst = &mut self.wt[l - 2];
+            for (jp, panel) in p.chunks_exact(kin * nr).enumerate() {
+                let nn = nr.min(cols - jp * nr);
+                // rows 1.. of this panel: a (kin - 1) x nn block of W; transposed, it is rows
+                // jp*nr .. jp*nr + nn of W[1..]^T
+                let blk = MatRef::new(&panel[nr..], kin - 1, nn, nr, 1).expect("panel shape");
+                k.pack_b_rows(blk.t(), dst, cols, jp * nr);
+            }
+        }
+    }
+}
+
+impl Chunk {
+    /// Gathers the rows `idx`, runs the forward pass, the output deltas and the backward pass.
+    fn forward_backward(
+        &mut self,
+        net: &Network,
+        w: &PackedNet,
+        wt: &[Vec<f32>],
+        x: &[f32],
+        y: &[f32],
+        idx: &[usize],
+    ) {
+        let k = net.kernels();
+        let layers = net.layers();
+        let big_l = layers.len() - 1;
+        let (n_in, n_out) = (layers[0], layers[big_l]);
+        let rows = idx.len();
+        self.rows = rows;
+        for (r, &i) in idx.iter().enumerate() {
+            self.acts
+                .input_row(n_in, r)
+                .copy_from_slice(&x[i * n_in..(i + 1) * n_in]);
+        }
+        self.acts.forward(net, w, rows);
+        let tanh_out = net.output() == Output::Tanh;
+        let mut loss = 0.0f64;
+        {
+            let out = &self.acts.acts[big_l];
+            let d = &mut self.deltas[big_l - 1];
+            for (r, &i) in idx.iter().enumerate() {
+                let o = &out[r * (n_out + 1) + 1..(r + 1) * (n_out + 1)];
+                let t = &y[i * n_out..(i + 1) * n_out];
+                let dr = &mut d[r * n_out..(r + 1) * n_out];
+                for ((dk, &ok), &yk) in dr.iter_mut().zip(o).zip(t) {
+                    let e = yk - ok;
+                    loss += (e as f64) * (e as f64);
+                    let dtheta = if tanh_out { 1.0 - ok * ok } else { 1.0 };
+                    *dk = -2.0 * e * dtheta;
+                }
+            }
+        }
+        self.loss = loss;
+        for l in (2..=big_l).rev() {
+            let (din, dout) = (layers[l - 1], layers[l]);
+            let (lo, hi) = self.deltas.split_at_mut(l - 1);
+            let dl = MatRef::row_major(&hi[0], rows, dout).expect("delta shape");
+            let dprev = MatMut::row_major(&mut lo[l - 2][..rows * din], rows, din).expect("shape");
+            k.gemm_op(
+                1.0,
+                Operand::Mat(dl),
+                Operand::PackedB {
+                    data: &wt[l - 2],
+                    k: dout,
+                    cols: din,
+                },
+                false,
+                dprev,
+                &mut self.acts.scratch,
+                false,
+            );
+            let xs = &self.acts.acts[l - 1];
+            for (r, dr) in lo[l - 2][..rows * din].chunks_exact_mut(din).enumerate() {
+                let xr = &xs[r * (din + 1) + 1..(r + 1) * (din + 1)];
+                for (dj, &xj) in dr.iter_mut().zip(xr) {
+                    *dj *= 1.0 - xj * xj;
+                }
+            }
+        }
+    }
+}
+
+/// Runs `f` on every task with its slice of `w` (which starts at flat offset `base`), splitting
+/// the task list in halves with `rayon::join`.
+fn run_tasks<F>(tasks: &[Task], w: &mut [f32], base: usize, f: &F)
+where
+    F: Fn(&Task, &mut [f32]) + Sync,
+{
+    match tasks {
+        [] => {}
+        [t] => f(t, &mut w[t.start - base..t.end - base]),
+        _ => {
+            let mid = tasks.len() / 2;
+            let split = tasks[mid].start - base;
+            let (lo, hi) = w.split_at_mut(split);
+            rayon::join(
+                || run_tasks(&tasks[..mid], lo, base, f),
+                || run_tasks(&tasks[mid..], hi, tasks[mid].start, f),
+            );
+        }
+    }
+}
