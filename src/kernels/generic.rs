@@ -706,18 +706,20 @@ pub(crate) unsafe fn tanh<V: Vector>(v: &mut [f32]) {
     unsafe {
         let mut i = 0;
         while i + 2 * l <= n {
-            let a = tanh_vec(V::load(p.add(i)));
-            let b = tanh_vec(V::load(p.add(i + l)));
+            let a = V::load(p.add(i)).tanh();
+            let b = V::load(p.add(i + l)).tanh();
             a.store(p.add(i));
             b.store(p.add(i + l));
             i += 2 * l;
         }
         while i + l <= n {
-            tanh_vec(V::load(p.add(i))).store(p.add(i));
+            V::load(p.add(i)).tanh().store(p.add(i));
             i += l;
         }
         if i < n {
-            tanh_vec(load_n::<V>(p.add(i), n - i)).store_partial(p.add(i), n - i);
+            load_n::<V>(p.add(i), n - i)
+                .tanh()
+                .store_partial(p.add(i), n - i);
         }
     }
 }

@@ -78,4 +78,12 @@ pub(crate) unsafe trait Vector: Copy {
     /// Lane-wise `f32::from_bits(self.to_bits() << 23)`: with `self = k + 127 + 1.5 * 2^23`
     /// for an integer `k` in `-126..=127`, this is `2^k`.
     fn pow2_from_biased(self) -> Self;
+
+    /// Lane-wise tanh within 2 ULP, with the special values of the `kernels` contract. The
+    /// default is the portable algorithm of [`super::generic::tanh_vec`]; an instruction set
+    /// may provide a faster one that meets the same contract.
+    #[inline(always)]
+    fn tanh(self) -> Self {
+        super::generic::tanh_vec(self)
+    }
 }
