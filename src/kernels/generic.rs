@@ -89,13 +89,22 @@ unsafe fn matvec_block<V: Vector, const R: usize, const INIT: bool>(
         let rs: [*const f32; R] = std::array::from_fn(|r| w.add(r * cols));
         let mut j = 0;
         while j + l <= cols {
+            // two chains (even and odd rows) halve the dependent latency
             let mut acc = if INIT {
                 xs[0].mul(V::load(rs[0].add(j)))
             } else {
                 xs[0].mul_add(V::load(rs[0].add(j)), V::load(y.add(j)))
             };
-            for r in 1..R {
-                acc = xs[r].mul_add(V::load(rs[r].add(j)), acc);
+            if R >= 2 {
+                let mut acc1 = xs[1].mul(V::load(rs[1].add(j)));
+                for r in 2..R {
+                    if r % 2 == 0 {
+                        acc = xs[r].mul_add(V::load(rs[r].add(j)), acc);
+                    } else {
+                        acc1 = xs[r].mul_add(V::load(rs[r].add(j)), acc1);
+                    }
+                }
+                acc = acc.add(acc1);
             }
             acc.store(y.add(j));
             j += l;
@@ -158,23 +167,50 @@ pub(crate) unsafe fn matvec<V: Vector>(
             1 => matvec_block::<V, 1, true>(wp, cols, xp, yp),
             2 => matvec_block::<V, 2, true>(wp, cols, xp, yp),
             3 => matvec_block::<V, 3, true>(wp, cols, xp, yp),
-            _ => {
+            4..8 => {
                 matvec_block::<V, 4, true>(wp, cols, xp, yp);
-                let mut i = 4;
-                while i + 4 <= rows {
-                    // a block of zero inputs adds nothing (sparse inputs such as images)
-                    if !all_zero::<4>(xp.add(i)) {
-                        matvec_block::<V, 4, false>(wp.add(i * cols), cols, xp.add(i), yp);
-                    }
-                    i += 4;
-                }
-                match rows - i {
-                    1 => matvec_block::<V, 1, false>(wp.add(i * cols), cols, xp.add(i), yp),
-                    2 => matvec_block::<V, 2, false>(wp.add(i * cols), cols, xp.add(i), yp),
-                    3 => matvec_block::<V, 3, false>(wp.add(i * cols), cols, xp.add(i), yp),
-                    _ => {}
-                }
+                matvec_rest::<V>(wp, 4, rows, cols, xp, yp);
             }
+            _ => {
+                matvec_block::<V, 8, true>(wp, cols, xp, yp);
+                let mut i = 8;
+                while i + 8 <= rows {
+                    // a block of zero inputs adds nothing (sparse inputs such as images)
+                    if !all_zero::<8>(xp.add(i)) {
+                        matvec_block::<V, 8, false>(wp.add(i * cols), cols, xp.add(i), yp);
+                    }
+                    i += 8;
+                }
+                matvec_rest::<V>(wp, i, rows, cols, xp, yp);
+            }
+        }
+    }
+}
+
+/// Adds rows `i..rows` (fewer than 8) to `y`.
+///
+/// # Safety
+/// As for [`matvec_block`] over rows `i..rows`.
+#[inline(always)]
+unsafe fn matvec_rest<V: Vector>(
+    wp: *const f32,
+    mut i: usize,
+    rows: usize,
+    cols: usize,
+    xp: *const f32,
+    yp: *mut f32,
+) {
+    // SAFETY: forwarded from the caller; each block covers rows below `rows`.
+    unsafe {
+        if i + 4 <= rows {
+            matvec_block::<V, 4, false>(wp.add(i * cols), cols, xp.add(i), yp);
+            i += 4;
+        }
+        match rows - i {
+            1 => matvec_block::<V, 1, false>(wp.add(i * cols), cols, xp.add(i), yp),
+            2 => matvec_block::<V, 2, false>(wp.add(i * cols), cols, xp.add(i), yp),
+            3 => matvec_block::<V, 3, false>(wp.add(i * cols), cols, xp.add(i), yp),
+            _ => {}
         }
     }
 }
