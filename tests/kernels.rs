@@ -630,3 +630,32 @@ fn fused_sgd_pass_matches_the_plain_loop() {
         }
     }
 }
+
+/// The fused first-layer kernel is documented to give bit for bit the values of the update
+/// followed by the product, on every kernel set (sparse inputs included).
+#[test]
+fn rank1_update_matvec_equals_unfused_bit_for_bit() {
+    for isa in Isa::available() {
+        let k = Kernels::for_isa(isa).unwrap();
+        for &rows in &SIZES {
+            for &cols in &SIZES[..17] {
+                let mut g = Gen::new((rows * 1000 + cols) as u64);
+                let w0: Vec<f32> = (0..rows * cols).map(|_| g.uniform()).collect();
+                let mut x: Vec<f32> = (0..rows).map(|_| g.uniform()).collect();
+                let mut xn: Vec<f32> = (0..rows).map(|_| g.uniform()).collect();
+                let d: Vec<f32> = (0..cols).map(|_| g.uniform()).collect();
+                zero_blocks(&mut x, 3, 1);
+                zero_blocks(&mut xn, 4, 2);
+                let (mut w1, mut y1) = (w0.clone(), vec![0.0; cols]);
+                k.rank1_update(&mut w1, -0.3, &x, &d).unwrap();
+                k.matvec(&w1, cols, &xn, &mut y1).unwrap();
+                let (mut w2, mut y2) = (w0.clone(), vec![0.0; cols]);
+                k.rank1_update_matvec(&mut w2, -0.3, &x, &d, &xn, &mut y2)
+                    .unwrap();
+                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&w1), bits(&w2), "{isa} {rows}x{cols}: weights");
+                assert_eq!(bits(&y1), bits(&y2), "{isa} {rows}x{cols}: product");
+            }
+        }
+    }
+}

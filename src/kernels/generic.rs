@@ -68,7 +68,31 @@ unsafe fn dot_raw<V: Vector>(a: *const f32, b: *const f32, n: usize) -> f32 {
     }
 }
 
-/// `y[j] (+)= sum_{r < R} x[r] * w[r*cols + j]` for one block of `R` rows (`R` in 1..=4):
+/// `sum_r xs[r] * ws[r]` added to `y` (or alone with `INIT`) in the fixed order of the forward
+/// product: one chain over the even rows (starting from `y`), one over the odd rows, then their
+/// sum. Two chains halve the dependent latency.
+#[inline(always)]
+fn accumulate<V: Vector, const R: usize, const INIT: bool>(xs: &[V; R], ws: &[V; R], y: V) -> V {
+    let mut a = if INIT {
+        xs[0].mul(ws[0])
+    } else {
+        xs[0].mul_add(ws[0], y)
+    };
+    if R >= 2 {
+        let mut b = xs[1].mul(ws[1]);
+        for r in 2..R {
+            if r % 2 == 0 {
+                a = xs[r].mul_add(ws[r], a);
+            } else {
+                b = xs[r].mul_add(ws[r], b);
+            }
+        }
+        a = a.add(b);
+    }
+    a
+}
+
+/// `y[j] (+)= sum_{r < R} x[r] * w[r*cols + j]` for one block of `R` rows (`R` in 1..=8):
 /// each chunk of `y` is loaded and stored once per block. With `INIT`, `y` is overwritten.
 ///
 /// # Safety
@@ -89,40 +113,24 @@ unsafe fn matvec_block<V: Vector, const R: usize, const INIT: bool>(
         let rs: [*const f32; R] = std::array::from_fn(|r| w.add(r * cols));
         let mut j = 0;
         while j + l <= cols {
-            // two chains (even and odd rows) halve the dependent latency
-            let mut acc = if INIT {
-                xs[0].mul(V::load(rs[0].add(j)))
+            let ws: [V; R] = std::array::from_fn(|r| V::load(rs[r].add(j)));
+            let y0 = if INIT {
+                V::splat(0.0)
             } else {
-                xs[0].mul_add(V::load(rs[0].add(j)), V::load(y.add(j)))
+                V::load(y.add(j))
             };
-            if R >= 2 {
-                let mut acc1 = xs[1].mul(V::load(rs[1].add(j)));
-                for r in 2..R {
-                    if r % 2 == 0 {
-                        acc = xs[r].mul_add(V::load(rs[r].add(j)), acc);
-                    } else {
-                        acc1 = xs[r].mul_add(V::load(rs[r].add(j)), acc1);
-                    }
-                }
-                acc = acc.add(acc1);
-            }
-            acc.store(y.add(j));
+            accumulate::<V, R, INIT>(&xs, &ws, y0).store(y.add(j));
             j += l;
         }
         let n = cols - j;
         if n > 0 {
-            let mut acc = if INIT {
-                xs[0].mul(V::load_partial(rs[0].add(j), n))
+            let ws: [V; R] = std::array::from_fn(|r| V::load_partial(rs[r].add(j), n));
+            let y0 = if INIT {
+                V::splat(0.0)
             } else {
-                xs[0].mul_add(
-                    V::load_partial(rs[0].add(j), n),
-                    V::load_partial(y.add(j), n),
-                )
+                V::load_partial(y.add(j), n)
             };
-            for r in 1..R {
-                acc = xs[r].mul_add(V::load_partial(rs[r].add(j), n), acc);
-            }
-            acc.store_partial(y.add(j), n);
+            accumulate::<V, R, INIT>(&xs, &ws, y0).store_partial(y.add(j), n);
         }
     }
 }
@@ -137,8 +145,9 @@ unsafe fn all_zero<const R: usize>(x: *const f32) -> bool {
     (0..R).all(|r| unsafe { *x.add(r) } == 0.0)
 }
 
-/// `y = W^T x`: `y[j] = sum_i x[i] * w[i*cols + j]` (the forward pass). Blocks of four rows
-/// whose `x` are all zero are skipped (they add exactly zero).
+/// `y = W^T x`: `y[j] = sum_i x[i] * w[i*cols + j]` (the forward pass), in blocks of eight
+/// rows (then four, then the rest) after the first; blocks whose `x` are all zero are skipped
+/// (they add exactly zero).
 ///
 /// # Safety
 /// The CPU runs `V`'s instruction set.
@@ -203,13 +212,16 @@ unsafe fn matvec_rest<V: Vector>(
     // SAFETY: forwarded from the caller; each block covers rows below `rows`.
     unsafe {
         if i + 4 <= rows {
-            matvec_block::<V, 4, false>(wp.add(i * cols), cols, xp.add(i), yp);
+            if !all_zero::<4>(xp.add(i)) {
+                matvec_block::<V, 4, false>(wp.add(i * cols), cols, xp.add(i), yp);
+            }
             i += 4;
         }
+        let (wi, xi) = (wp.add(i * cols), xp.add(i));
         match rows - i {
-            1 => matvec_block::<V, 1, false>(wp.add(i * cols), cols, xp.add(i), yp),
-            2 => matvec_block::<V, 2, false>(wp.add(i * cols), cols, xp.add(i), yp),
-            3 => matvec_block::<V, 3, false>(wp.add(i * cols), cols, xp.add(i), yp),
+            1 if !all_zero::<1>(xi) => matvec_block::<V, 1, false>(wi, cols, xi, yp),
+            2 if !all_zero::<2>(xi) => matvec_block::<V, 2, false>(wi, cols, xi, yp),
+            3 if !all_zero::<3>(xi) => matvec_block::<V, 3, false>(wi, cols, xi, yp),
             _ => {}
         }
     }
@@ -476,8 +488,8 @@ pub(crate) unsafe fn matvec_t_rank1<V: Vector>(
 }
 
 /// One block of `R` rows of [`rank1_update_matvec`]: with `UPDATE`, `w_r += a_r d` for each
-/// row; with `FORWARD`, `y (+)= sum_r xn_r w_r` with the new weights, in the same order and
-/// rounding as [`matvec_block`] (`INIT` overwrites `y` and implies `FORWARD`).
+/// row; with `FORWARD`, `y (+)= sum_r xn_r w_r` with the new weights, in the order and rounding
+/// of [`matvec_block`] (`INIT` overwrites `y` and implies `FORWARD`).
 ///
 /// # Safety
 /// The CPU runs `V`'s instruction set; `w..w+R*cols` is writable, `d..d+cols` and `xn..xn+R`
@@ -506,68 +518,92 @@ unsafe fn update_matvec_block<
         let rs: [*mut f32; R] = std::array::from_fn(|r| w.add(r * cols));
         let mut j = 0;
         while j + l <= cols {
-            let dv = if UPDATE {
-                V::load(d.add(j))
-            } else {
-                V::splat(0.0)
-            };
-            let mut acc = if INIT || !FORWARD {
-                V::splat(0.0)
-            } else {
-                V::load(y.add(j))
-            };
-            for r in 0..R {
-                let mut wv = V::load(rs[r].add(j));
-                if UPDATE {
-                    wv = av[r].mul_add(dv, wv);
-                    wv.store(rs[r].add(j));
-                }
-                if INIT && r == 0 {
-                    acc = xv[0].mul(wv);
-                } else if FORWARD {
-                    acc = xv[r].mul_add(wv, acc);
+            let mut ws: [V; R] = std::array::from_fn(|r| V::load(rs[r].add(j)));
+            if UPDATE {
+                let dv = V::load(d.add(j));
+                for r in 0..R {
+                    // a zero coefficient leaves the row as it is, as in `rank1_update`
+                    if a[r] != 0.0 {
+                        ws[r] = av[r].mul_add(dv, ws[r]);
+                        ws[r].store(rs[r].add(j));
+                    }
                 }
             }
-            if FORWARD {
-                acc.store(y.add(j));
+            if INIT || FORWARD {
+                let y0 = if INIT {
+                    V::splat(0.0)
+                } else {
+                    V::load(y.add(j))
+                };
+                accumulate::<V, R, INIT>(&xv, &ws, y0).store(y.add(j));
             }
             j += l;
         }
         let n = cols - j;
         if n > 0 {
-            let dv = if UPDATE {
-                V::load_partial(d.add(j), n)
-            } else {
-                V::splat(0.0)
-            };
-            let mut acc = if INIT || !FORWARD {
-                V::splat(0.0)
-            } else {
-                V::load_partial(y.add(j), n)
-            };
-            for r in 0..R {
-                let mut wv = V::load_partial(rs[r].add(j), n);
-                if UPDATE {
-                    wv = av[r].mul_add(dv, wv);
-                    wv.store_partial(rs[r].add(j), n);
-                }
-                if INIT && r == 0 {
-                    acc = xv[0].mul(wv);
-                } else if FORWARD {
-                    acc = xv[r].mul_add(wv, acc);
+            let mut ws: [V; R] = std::array::from_fn(|r| V::load_partial(rs[r].add(j), n));
+            if UPDATE {
+                let dv = V::load_partial(d.add(j), n);
+                for r in 0..R {
+                    if a[r] != 0.0 {
+                        ws[r] = av[r].mul_add(dv, ws[r]);
+                        ws[r].store_partial(rs[r].add(j), n);
+                    }
                 }
             }
-            if FORWARD {
-                acc.store_partial(y.add(j), n);
+            if INIT || FORWARD {
+                let y0 = if INIT {
+                    V::splat(0.0)
+                } else {
+                    V::load_partial(y.add(j), n)
+                };
+                accumulate::<V, R, INIT>(&xv, &ws, y0).store_partial(y.add(j), n);
             }
         }
     }
 }
 
+/// One block of `R` rows of [`rank1_update_matvec`] at row `i`, choosing the variant: no
+/// update when every `alpha * x` of the block is zero, no product when every `xn` is zero.
+///
+/// # Safety
+/// As for [`update_matvec_block`] over rows `i..i+R`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn update_matvec_rows<V: Vector, const R: usize, const INIT: bool>(
+    wp: *mut f32,
+    i: usize,
+    cols: usize,
+    alpha: f32,
+    xp: *const f32,
+    dp: *const f32,
+    xnp: *const f32,
+    yp: *mut f32,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        let a: [f32; R] = std::array::from_fn(|r| alpha * *xp.add(i + r));
+        let (wi, xni) = (wp.add(i * cols), xnp.add(i));
+        let update = a.iter().any(|&v| v != 0.0);
+        let forward = INIT || !all_zero::<R>(xni);
+        match (update, forward) {
+            (true, true) => update_matvec_block::<V, R, INIT, true, true>(wi, cols, a, dp, xni, yp),
+            (true, false) => {
+                update_matvec_block::<V, R, INIT, true, false>(wi, cols, a, dp, xni, yp)
+            }
+            (false, true) => {
+                update_matvec_block::<V, R, INIT, false, true>(wi, cols, a, dp, xni, yp)
+            }
+            (false, false) => {}
+        }
+    }
+}
+
 /// `W += alpha x d^T`, then `y = W^T xn` with the updated weights, in one pass over `W`: the
-/// update of the first layer fused with the forward pass of the next sample. The results equal
-/// [`rank1_update`] followed by [`matvec`]. Blocks of four rows skip the update when all their
-/// `alpha * x` are zero and the product when all their `xn` are zero.
+/// update of the first layer fused with the forward pass of the next sample. The results are
+/// bit for bit those of [`rank1_update`] followed by [`matvec`] (the same blocks of rows and
+/// the same order of sums). Blocks skip the update when all their `alpha * x` are zero and the
+/// product when all their `xn` are zero.
 ///
 /// # Safety
 /// The CPU runs `V`'s instruction set.
@@ -603,59 +639,29 @@ pub(crate) unsafe fn rank1_update_matvec<V: Vector>(
         xn.as_ptr(),
         y.as_mut_ptr(),
     );
-    // SAFETY: the lengths were checked above; blocks cover rows `i..i+R <= rows`.
+    // SAFETY: the lengths were checked above; blocks cover rows `i..i+R <= rows`, in the
+    // same blocks as `matvec`.
     unsafe {
-        let coef = |i: usize| -> [f32; 4] { std::array::from_fn(|r| alpha * *xp.add(i + r)) };
-        let a = coef(0);
-        if a.iter().any(|&v| v != 0.0) {
-            update_matvec_block::<V, 4, true, true, true>(wp, cols, a, dp, xnp, yp);
+        let mut i;
+        if rows < 8 {
+            update_matvec_rows::<V, 4, true>(wp, 0, cols, alpha, xp, dp, xnp, yp);
+            i = 4;
         } else {
-            update_matvec_block::<V, 4, true, false, true>(wp, cols, a, dp, xnp, yp);
-        }
-        let mut i = 4;
-        while i + 4 <= rows {
-            let a = coef(i);
-            let (wi, xni) = (wp.add(i * cols), xnp.add(i));
-            match (a.iter().any(|&v| v != 0.0), !all_zero::<4>(xni)) {
-                (true, true) => {
-                    update_matvec_block::<V, 4, false, true, true>(wi, cols, a, dp, xni, yp)
-                }
-                (true, false) => {
-                    update_matvec_block::<V, 4, false, true, false>(wi, cols, a, dp, xni, yp)
-                }
-                (false, true) => {
-                    update_matvec_block::<V, 4, false, false, true>(wi, cols, a, dp, xni, yp)
-                }
-                (false, false) => {}
+            update_matvec_rows::<V, 8, true>(wp, 0, cols, alpha, xp, dp, xnp, yp);
+            i = 8;
+            while i + 8 <= rows {
+                update_matvec_rows::<V, 8, false>(wp, i, cols, alpha, xp, dp, xnp, yp);
+                i += 8;
             }
+        }
+        if i + 4 <= rows {
+            update_matvec_rows::<V, 4, false>(wp, i, cols, alpha, xp, dp, xnp, yp);
             i += 4;
         }
-        let (wi, xni) = (wp.add(i * cols), xnp.add(i));
         match rows - i {
-            1 => update_matvec_block::<V, 1, false, true, true>(
-                wi,
-                cols,
-                [alpha * *xp.add(i)],
-                dp,
-                xni,
-                yp,
-            ),
-            2 => update_matvec_block::<V, 2, false, true, true>(
-                wi,
-                cols,
-                std::array::from_fn(|r| alpha * *xp.add(i + r)),
-                dp,
-                xni,
-                yp,
-            ),
-            3 => update_matvec_block::<V, 3, false, true, true>(
-                wi,
-                cols,
-                std::array::from_fn(|r| alpha * *xp.add(i + r)),
-                dp,
-                xni,
-                yp,
-            ),
+            1 => update_matvec_rows::<V, 1, false>(wp, i, cols, alpha, xp, dp, xnp, yp),
+            2 => update_matvec_rows::<V, 2, false>(wp, i, cols, alpha, xp, dp, xnp, yp),
+            3 => update_matvec_rows::<V, 3, false>(wp, i, cols, alpha, xp, dp, xnp, yp),
             _ => {}
         }
     }
