@@ -92,27 +92,29 @@ fn accumulate<V: Vector, const R: usize, const INIT: bool>(xs: &[V; R], ws: &[V;
     a
 }
 
-/// `y[j] (+)= sum_{r < R} x[r] * w[r*cols + j]` for one block of `R` rows (`R` in 1..=8):
-/// each chunk of `y` is loaded and stored once per block. With `INIT`, `y` is overwritten.
+/// `y[j] (+)= sum_{r < R} x[r] * w[r*stride + j]` for `j < width` (a multiple of `LANES`) and
+/// one block of `R` rows (`R` in 1..=8): each chunk of `y` is loaded and stored once per block.
+/// With `INIT`, `y` is overwritten.
 ///
 /// # Safety
-/// The CPU runs `V`'s instruction set; `w..w+R*cols`, `x..x+R` are readable and
-/// `y..y+cols` is writable.
+/// The CPU runs `V`'s instruction set; rows `r < R` of `w` (stride `stride`) are readable for
+/// `width` values, `x..x+R` is readable and `y..y+width` is writable.
 #[inline(always)]
 unsafe fn matvec_block<V: Vector, const R: usize, const INIT: bool>(
     w: *const f32,
-    cols: usize,
+    stride: usize,
+    width: usize,
     x: *const f32,
     y: *mut f32,
 ) {
     let l = V::LANES;
-    // SAFETY: rows `r < R` of `w` are `w + r*cols .. w + (r+1)*cols`; every access is at a
-    // column offset `j..j+l <= cols` (or a partial `j..cols`), inside the contract's ranges.
+    // SAFETY: rows `r < R` of `w` are `w + r*stride ..`; every access is at a column offset
+    // `j..j+l <= width`, inside the contract's ranges.
     unsafe {
         let xs: [V; R] = std::array::from_fn(|r| V::splat(*x.add(r)));
-        let rs: [*const f32; R] = std::array::from_fn(|r| w.add(r * cols));
+        let rs: [*const f32; R] = std::array::from_fn(|r| w.add(r * stride));
         let mut j = 0;
-        while j + l <= cols {
+        while j < width {
             let ws: [V; R] = std::array::from_fn(|r| V::load(rs[r].add(j)));
             let y0 = if INIT {
                 V::splat(0.0)
@@ -122,16 +124,46 @@ unsafe fn matvec_block<V: Vector, const R: usize, const INIT: bool>(
             accumulate::<V, R, INIT>(&xs, &ws, y0).store(y.add(j));
             j += l;
         }
-        let n = cols - j;
-        if n > 0 {
-            let ws: [V; R] = std::array::from_fn(|r| V::load_partial(rs[r].add(j), n));
-            let y0 = if INIT {
-                V::splat(0.0)
-            } else {
-                V::load_partial(y.add(j), n)
-            };
-            accumulate::<V, R, INIT>(&xs, &ws, y0).store_partial(y.add(j), n);
+    }
+}
+
+/// `y[j0..j0+n] = sum_i x[i] * w[i*stride + j0..]` for the last `n < LANES` columns, over all
+/// rows with the sum in registers (no traffic on `y` per row): row `i` adds to chain `i % 4`,
+/// rows with `x[i] == 0` are skipped, and the result is `(c0 + c1) + (c2 + c3)`.
+///
+/// # Safety
+/// The CPU runs `V`'s instruction set; `w + i*stride + j0 .. + n` is readable for `i < rows`,
+/// `x..x+rows` is readable and `y+j0..y+j0+n` writable.
+#[inline(always)]
+unsafe fn matvec_tail<V: Vector>(
+    w: *const f32,
+    rows: usize,
+    stride: usize,
+    x: *const f32,
+    y: *mut f32,
+    j0: usize,
+    n: usize,
+) {
+    // SAFETY: every access is inside the ranges of the contract.
+    unsafe {
+        let mut c = [V::splat(0.0); 4];
+        let mut i = 0;
+        while i < rows {
+            // constant chain indices keep the chains in registers
+            for (k, ck) in c.iter_mut().enumerate() {
+                if i + k < rows {
+                    let xi = *x.add(i + k);
+                    if xi != 0.0 {
+                        let wv = V::load_partial(w.add((i + k) * stride + j0), n);
+                        *ck = V::splat(xi).mul_add(wv, *ck);
+                    }
+                }
+            }
+            i += 4;
         }
+        c[0].add(c[1])
+            .add(c[2].add(c[3]))
+            .store_partial(y.add(j0), n);
     }
 }
 
@@ -145,9 +177,10 @@ unsafe fn all_zero<const R: usize>(x: *const f32) -> bool {
     (0..R).all(|r| unsafe { *x.add(r) } == 0.0)
 }
 
-/// `y = W^T x`: `y[j] = sum_i x[i] * w[i*cols + j]` (the forward pass), in blocks of eight
-/// rows (then four, then the rest) after the first; blocks whose `x` are all zero are skipped
-/// (they add exactly zero).
+/// `y = W^T x`: `y[j] = sum_i x[i] * w[i*cols + j]` (the forward pass). The full vectors of
+/// columns go in blocks of eight rows (then four, then the rest) after the first, blocks whose
+/// `x` are all zero skipped (they add exactly zero); the last `cols % LANES` columns go through
+/// [`matvec_tail`].
 ///
 /// # Safety
 /// The CPU runs `V`'s instruction set.
@@ -164,39 +197,53 @@ pub(crate) unsafe fn matvec<V: Vector>(
     if cols == 0 {
         return;
     }
+    if rows == 0 {
+        y[..cols].fill(0.0);
+        return;
+    }
     let (wp, xp, yp) = (w.as_ptr(), x.as_ptr(), y.as_mut_ptr());
+    let width = cols - cols % V::LANES;
     // SAFETY: the lengths were checked above; blocks cover rows `i..i+R <= rows`.
     unsafe {
         if cols == 1 {
             *yp = dot_raw::<V>(wp, xp, rows);
             return;
         }
-        match rows {
-            0 => y[..cols].fill(0.0),
-            1 => matvec_block::<V, 1, true>(wp, cols, xp, yp),
-            2 => matvec_block::<V, 2, true>(wp, cols, xp, yp),
-            3 => matvec_block::<V, 3, true>(wp, cols, xp, yp),
-            4..8 => {
-                matvec_block::<V, 4, true>(wp, cols, xp, yp);
-                matvec_rest::<V>(wp, 4, rows, cols, xp, yp);
-            }
-            _ => {
-                matvec_block::<V, 8, true>(wp, cols, xp, yp);
-                let mut i = 8;
-                while i + 8 <= rows {
-                    // a block of zero inputs adds nothing (sparse inputs such as images)
-                    if !all_zero::<8>(xp.add(i)) {
-                        matvec_block::<V, 8, false>(wp.add(i * cols), cols, xp.add(i), yp);
-                    }
-                    i += 8;
+        if width > 0 {
+            match rows {
+                1 => matvec_block::<V, 1, true>(wp, cols, width, xp, yp),
+                2 => matvec_block::<V, 2, true>(wp, cols, width, xp, yp),
+                3 => matvec_block::<V, 3, true>(wp, cols, width, xp, yp),
+                4..8 => {
+                    matvec_block::<V, 4, true>(wp, cols, width, xp, yp);
+                    matvec_rest::<V>(wp, 4, rows, cols, width, xp, yp);
                 }
-                matvec_rest::<V>(wp, i, rows, cols, xp, yp);
+                _ => {
+                    matvec_block::<V, 8, true>(wp, cols, width, xp, yp);
+                    let mut i = 8;
+                    while i + 8 <= rows {
+                        if !all_zero::<8>(xp.add(i)) {
+                            matvec_block::<V, 8, false>(
+                                wp.add(i * cols),
+                                cols,
+                                width,
+                                xp.add(i),
+                                yp,
+                            );
+                        }
+                        i += 8;
+                    }
+                    matvec_rest::<V>(wp, i, rows, cols, width, xp, yp);
+                }
             }
+        }
+        if width < cols {
+            matvec_tail::<V>(wp, rows, cols, xp, yp, width, cols - width);
         }
     }
 }
 
-/// Adds rows `i..rows` (fewer than 8) to `y`.
+/// Adds rows `i..rows` (fewer than 8) to `y[..width]`.
 ///
 /// # Safety
 /// As for [`matvec_block`] over rows `i..rows`.
@@ -206,6 +253,7 @@ unsafe fn matvec_rest<V: Vector>(
     mut i: usize,
     rows: usize,
     cols: usize,
+    width: usize,
     xp: *const f32,
     yp: *mut f32,
 ) {
@@ -213,15 +261,15 @@ unsafe fn matvec_rest<V: Vector>(
     unsafe {
         if i + 4 <= rows {
             if !all_zero::<4>(xp.add(i)) {
-                matvec_block::<V, 4, false>(wp.add(i * cols), cols, xp.add(i), yp);
+                matvec_block::<V, 4, false>(wp.add(i * cols), cols, width, xp.add(i), yp);
             }
             i += 4;
         }
         let (wi, xi) = (wp.add(i * cols), xp.add(i));
         match rows - i {
-            1 if !all_zero::<1>(xi) => matvec_block::<V, 1, false>(wi, cols, xi, yp),
-            2 if !all_zero::<2>(xi) => matvec_block::<V, 2, false>(wi, cols, xi, yp),
-            3 if !all_zero::<3>(xi) => matvec_block::<V, 3, false>(wi, cols, xi, yp),
+            1 if !all_zero::<1>(xi) => matvec_block::<V, 1, false>(wi, cols, width, xi, yp),
+            2 if !all_zero::<2>(xi) => matvec_block::<V, 2, false>(wi, cols, width, xi, yp),
+            3 if !all_zero::<3>(xi) => matvec_block::<V, 3, false>(wi, cols, width, xi, yp),
             _ => {}
         }
     }
@@ -266,8 +314,9 @@ unsafe fn dot4<V: Vector>(w: *const f32, cols: usize, d: *const f32, z: *mut f32
                 b[r] = V::load_partial(rs[r].add(j), n).mul_add(d1, b[r]);
             }
         }
-        for r in 0..4 {
-            *z.add(r) = a[r].add(b[r]).hsum();
+        let sums = V::hsum4(std::array::from_fn(|r| a[r].add(b[r])));
+        for (r, &v) in sums.iter().enumerate() {
+            *z.add(r) = v;
         }
     }
 }
@@ -317,32 +366,67 @@ pub(crate) unsafe fn matvec_t<V: Vector>(
     }
 }
 
-/// `w[j] += a * d[j]` for one row of `cols` values.
+/// `w[j] += a * d[j]` for `j < width` (a multiple of `LANES`) in one row.
 ///
 /// # Safety
-/// The CPU runs `V`'s instruction set; `w..w+cols` is writable and `d..d+cols` readable.
+/// The CPU runs `V`'s instruction set; `w..w+width` is writable and `d..d+width` readable.
 #[inline(always)]
-unsafe fn axpy_row<V: Vector>(w: *mut f32, cols: usize, a: V, d: *const f32) {
+unsafe fn axpy_row<V: Vector>(w: *mut f32, width: usize, a: V, d: *const f32) {
     let l = V::LANES;
-    // SAFETY: all accesses are at offsets `j..j+l <= cols` (or a partial `j..cols`).
+    // SAFETY: all accesses are at offsets `j..j+l <= width`.
     unsafe {
         let mut j = 0;
-        while j + 2 * l <= cols {
+        while j + 2 * l <= width {
             let w0 = a.mul_add(V::load(d.add(j)), V::load(w.add(j)));
             let w1 = a.mul_add(V::load(d.add(j + l)), V::load(w.add(j + l)));
             w0.store(w.add(j));
             w1.store(w.add(j + l));
             j += 2 * l;
         }
-        if j + l <= cols {
+        if j < width {
             a.mul_add(V::load(d.add(j)), V::load(w.add(j)))
                 .store(w.add(j));
-            j += l;
         }
-        if j < cols {
-            let n = cols - j;
-            a.mul_add(V::load_partial(d.add(j), n), V::load_partial(w.add(j), n))
-                .store_partial(w.add(j), n);
+    }
+}
+
+/// `w[i*stride + j0..+n] += a[i] * d[j0..+n]` for the last `n < LANES` columns of `rows`
+/// rows, eight rows at a time with all their loads before their stores: a masked load that
+/// overlaps an earlier masked store (the next row starts inside the stored vector) would wait
+/// for the store. Rows with `a[i] == 0` are left as they are.
+///
+/// # Safety
+/// The CPU runs `V`'s instruction set; `w + i*stride + j0 .. + n` is writable for `i < rows`
+/// and `d+j0..d+j0+n` is readable.
+#[inline(always)]
+unsafe fn update_tails<V: Vector>(
+    w: *mut f32,
+    rows: usize,
+    stride: usize,
+    a: impl Fn(usize) -> f32,
+    d: *const f32,
+    j0: usize,
+    n: usize,
+) {
+    // SAFETY: every access is inside the ranges of the contract.
+    unsafe {
+        let dv = V::load_partial(d.add(j0), n);
+        let mut i = 0;
+        while i < rows {
+            let m = (rows - i).min(8);
+            let mut ws = [V::splat(0.0); 8];
+            for (r, wv) in ws.iter_mut().enumerate().take(m) {
+                *wv = V::load_partial(w.add((i + r) * stride + j0), n);
+            }
+            for (r, wv) in ws.iter().enumerate().take(m) {
+                let ar = a(i + r);
+                if ar != 0.0 {
+                    V::splat(ar)
+                        .mul_add(dv, *wv)
+                        .store_partial(w.add((i + r) * stride + j0), n);
+                }
+            }
+            i += m;
         }
     }
 }
@@ -400,12 +484,19 @@ pub(crate) unsafe fn rank1_update<V: Vector>(
             column_update::<V>(wp, rows, alpha, xp, *dp);
             return;
         }
-        for i in 0..rows {
-            let a = alpha * *xp.add(i);
-            // a zero coefficient leaves the row as it is (sparse inputs such as images)
-            if a != 0.0 {
-                axpy_row::<V>(wp.add(i * cols), cols, V::splat(a), dp);
+        let width = cols - cols % V::LANES;
+        if width > 0 {
+            for i in 0..rows {
+                let a = alpha * *xp.add(i);
+                // a zero coefficient leaves the row as it is (sparse inputs such as images)
+                if a != 0.0 {
+                    axpy_row::<V>(wp.add(i * cols), width, V::splat(a), dp);
+                }
             }
+        }
+        if width < cols {
+            let a = |i: usize| alpha * *xp.add(i);
+            update_tails::<V>(wp, rows, cols, a, dp, width, cols - width);
         }
     }
 }
@@ -451,49 +542,101 @@ pub(crate) unsafe fn matvec_t_rank1<V: Vector>(
             column_update::<V>(wp, rows, alpha, xp, d0);
             return;
         }
-        for i in 0..rows {
-            let r = wp.add(i * cols);
-            let a = V::splat(alpha * *xp.add(i));
-            let mut s0 = V::splat(0.0);
-            let mut s1 = V::splat(0.0);
-            let mut j = 0;
-            while j + 2 * l <= cols {
-                let d0 = V::load(dp.add(j));
-                let d1 = V::load(dp.add(j + l));
-                let w0 = V::load(r.add(j));
-                let w1 = V::load(r.add(j + l));
-                s0 = w0.mul_add(d0, s0);
-                s1 = w1.mul_add(d1, s1);
-                a.mul_add(d0, w0).store(r.add(j));
-                a.mul_add(d1, w1).store(r.add(j + l));
-                j += 2 * l;
+        let mut i = 0;
+        while i + 8 <= rows {
+            let a: [V; 8] = std::array::from_fn(|r| V::splat(alpha * *xp.add(i + r)));
+            let s = dot_update_rows::<V, 8>(wp.add(i * cols), cols, a, dp);
+            let lo = V::hsum4([s[0], s[1], s[2], s[3]]);
+            let hi = V::hsum4([s[4], s[5], s[6], s[7]]);
+            for (r, &v) in lo.iter().chain(&hi).enumerate() {
+                *zp.add(i + r) = v;
             }
-            if j + l <= cols {
-                let d0 = V::load(dp.add(j));
-                let w0 = V::load(r.add(j));
-                s0 = w0.mul_add(d0, s0);
-                a.mul_add(d0, w0).store(r.add(j));
-                j += l;
+            i += 8;
+        }
+        if i + 4 <= rows {
+            let a: [V; 4] = std::array::from_fn(|r| V::splat(alpha * *xp.add(i + r)));
+            let s = dot_update_rows::<V, 4>(wp.add(i * cols), cols, a, dp);
+            let sums = V::hsum4(s);
+            for (r, &v) in sums.iter().enumerate() {
+                *zp.add(i + r) = v;
             }
-            if j < cols {
-                let n = cols - j;
-                let d1 = V::load_partial(dp.add(j), n);
-                let w1 = V::load_partial(r.add(j), n);
-                s1 = w1.mul_add(d1, s1);
-                a.mul_add(d1, w1).store_partial(r.add(j), n);
-            }
-            *zp.add(i) = s0.add(s1).hsum();
+            i += 4;
+        }
+        while i < rows {
+            let a = [V::splat(alpha * *xp.add(i))];
+            *zp.add(i) = dot_update_rows::<V, 1>(wp.add(i * cols), cols, a, dp)[0].hsum();
+            i += 1;
         }
     }
 }
 
-/// One block of `R` rows of [`rank1_update_matvec`]: with `UPDATE`, `w_r += a_r d` for each
-/// row; with `FORWARD`, `y (+)= sum_r xn_r w_r` with the new weights, in the order and rounding
-/// of [`matvec_block`] (`INIT` overwrites `y` and implies `FORWARD`).
+/// For `R` rows at once: the lane-wise partial dot products of each row with `d` (weights
+/// before the update), and the update `row_r += a_r d`; `d` is loaded once per chunk and each
+/// row has two independent accumulators.
 ///
 /// # Safety
-/// The CPU runs `V`'s instruction set; `w..w+R*cols` is writable, `d..d+cols` and `xn..xn+R`
-/// are readable and `y..y+cols` is writable.
+/// The CPU runs `V`'s instruction set; `w..w+R*cols` is writable and `d..d+cols` readable.
+#[inline(always)]
+unsafe fn dot_update_rows<V: Vector, const R: usize>(
+    w: *mut f32,
+    cols: usize,
+    a: [V; R],
+    d: *const f32,
+) -> [V; R] {
+    let l = V::LANES;
+    // SAFETY: row `r` is `w + r*cols .. w + (r+1)*cols`; all accesses are at column offsets
+    // `j..j+l <= cols` (or a partial `j..cols`).
+    unsafe {
+        let rs: [*mut f32; R] = std::array::from_fn(|r| w.add(r * cols));
+        let mut s0 = [V::splat(0.0); R];
+        let mut s1 = [V::splat(0.0); R];
+        let mut j = 0;
+        while j + 2 * l <= cols {
+            let d0 = V::load(d.add(j));
+            let d1 = V::load(d.add(j + l));
+            for r in 0..R {
+                let w0 = V::load(rs[r].add(j));
+                let w1 = V::load(rs[r].add(j + l));
+                s0[r] = w0.mul_add(d0, s0[r]);
+                s1[r] = w1.mul_add(d1, s1[r]);
+                a[r].mul_add(d0, w0).store(rs[r].add(j));
+                a[r].mul_add(d1, w1).store(rs[r].add(j + l));
+            }
+            j += 2 * l;
+        }
+        if j + l <= cols {
+            let d0 = V::load(d.add(j));
+            for r in 0..R {
+                let w0 = V::load(rs[r].add(j));
+                s0[r] = w0.mul_add(d0, s0[r]);
+                a[r].mul_add(d0, w0).store(rs[r].add(j));
+            }
+            j += l;
+        }
+        if j < cols {
+            // every row's tail is loaded before any is stored: a masked load that overlaps an
+            // earlier masked store (the next row starts inside its vector) cannot take its
+            // data from the store and waits for it
+            let n = cols - j;
+            let d1 = V::load_partial(d.add(j), n);
+            let ws: [V; R] = std::array::from_fn(|r| V::load_partial(rs[r].add(j), n));
+            for r in 0..R {
+                s1[r] = ws[r].mul_add(d1, s1[r]);
+                a[r].mul_add(d1, ws[r]).store_partial(rs[r].add(j), n);
+            }
+        }
+        std::array::from_fn(|r| s0[r].add(s1[r]))
+    }
+}
+
+/// One block of `R` rows of [`rank1_update_matvec`] over the full vectors of columns
+/// (`width`): with `UPDATE`, `w_r += a_r d` for each row with `a_r != 0`; with `FORWARD`,
+/// `y (+)= sum_r xn_r w_r` with the new weights, in the order and rounding of
+/// [`matvec_block`] (`INIT` overwrites `y` and implies `FORWARD`).
+///
+/// # Safety
+/// The CPU runs `V`'s instruction set; rows `r < R` of `w` (stride `stride`) are writable for
+/// `width` values, `d..d+width` and `xn..xn+R` are readable and `y..y+width` is writable.
 #[inline(always)]
 unsafe fn update_matvec_block<
     V: Vector,
@@ -503,21 +646,22 @@ unsafe fn update_matvec_block<
     const FORWARD: bool,
 >(
     w: *mut f32,
-    cols: usize,
+    stride: usize,
+    width: usize,
     a: [f32; R],
     d: *const f32,
     xn: *const f32,
     y: *mut f32,
 ) {
     let l = V::LANES;
-    // SAFETY: rows `r < R` of `w` are `w + r*cols .. w + (r+1)*cols`; every access is at a
-    // column offset `j..j+l <= cols` (or a partial `j..cols`), inside the contract's ranges.
+    // SAFETY: rows `r < R` of `w` are `w + r*stride ..`; every access is at a column offset
+    // `j..j+l <= width`, inside the contract's ranges.
     unsafe {
         let av: [V; R] = std::array::from_fn(|r| V::splat(a[r]));
         let xv: [V; R] = std::array::from_fn(|r| V::splat(*xn.add(r)));
-        let rs: [*mut f32; R] = std::array::from_fn(|r| w.add(r * cols));
+        let rs: [*mut f32; R] = std::array::from_fn(|r| w.add(r * stride));
         let mut j = 0;
-        while j + l <= cols {
+        while j < width {
             let mut ws: [V; R] = std::array::from_fn(|r| V::load(rs[r].add(j)));
             if UPDATE {
                 let dv = V::load(d.add(j));
@@ -539,27 +683,62 @@ unsafe fn update_matvec_block<
             }
             j += l;
         }
-        let n = cols - j;
-        if n > 0 {
-            let mut ws: [V; R] = std::array::from_fn(|r| V::load_partial(rs[r].add(j), n));
-            if UPDATE {
-                let dv = V::load_partial(d.add(j), n);
-                for r in 0..R {
-                    if a[r] != 0.0 {
-                        ws[r] = av[r].mul_add(dv, ws[r]);
-                        ws[r].store_partial(rs[r].add(j), n);
+    }
+}
+
+/// The last `n < LANES` columns of [`rank1_update_matvec`]: the updates of
+/// [`update_tails`] and the product of [`matvec_tail`] (same chains, same order), eight rows at
+/// a time with all loads first.
+///
+/// # Safety
+/// As for [`update_tails`] and [`matvec_tail`] together.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn update_matvec_tail<V: Vector>(
+    w: *mut f32,
+    rows: usize,
+    stride: usize,
+    alpha: f32,
+    x: *const f32,
+    d: *const f32,
+    xn: *const f32,
+    y: *mut f32,
+    j0: usize,
+    n: usize,
+) {
+    // SAFETY: every access is inside the ranges of the contract.
+    unsafe {
+        let dv = V::load_partial(d.add(j0), n);
+        let mut c = [V::splat(0.0); 4];
+        let mut i = 0;
+        while i < rows {
+            let m = (rows - i).min(8);
+            let mut ws = [V::splat(0.0); 8];
+            for (r, wv) in ws.iter_mut().enumerate().take(m) {
+                *wv = V::load_partial(w.add((i + r) * stride + j0), n);
+            }
+            for (r, wv) in ws.iter_mut().enumerate().take(m) {
+                let ar = alpha * *x.add(i + r);
+                if ar != 0.0 {
+                    *wv = V::splat(ar).mul_add(dv, *wv);
+                    wv.store_partial(w.add((i + r) * stride + j0), n);
+                }
+            }
+            // `i` is a multiple of 8, so row `i + r` goes to chain `r % 4`: constant indices
+            // keep the chains in registers
+            for (r, wv) in ws.iter().enumerate() {
+                if r < m {
+                    let xr = *xn.add(i + r);
+                    if xr != 0.0 {
+                        c[r % 4] = V::splat(xr).mul_add(*wv, c[r % 4]);
                     }
                 }
             }
-            if INIT || FORWARD {
-                let y0 = if INIT {
-                    V::splat(0.0)
-                } else {
-                    V::load_partial(y.add(j), n)
-                };
-                accumulate::<V, R, INIT>(&xv, &ws, y0).store_partial(y.add(j), n);
-            }
+            i += m;
         }
+        c[0].add(c[1])
+            .add(c[2].add(c[3]))
+            .store_partial(y.add(j0), n);
     }
 }
 
@@ -574,6 +753,7 @@ unsafe fn update_matvec_rows<V: Vector, const R: usize, const INIT: bool>(
     wp: *mut f32,
     i: usize,
     cols: usize,
+    width: usize,
     alpha: f32,
     xp: *const f32,
     dp: *const f32,
@@ -587,12 +767,14 @@ unsafe fn update_matvec_rows<V: Vector, const R: usize, const INIT: bool>(
         let update = a.iter().any(|&v| v != 0.0);
         let forward = INIT || !all_zero::<R>(xni);
         match (update, forward) {
-            (true, true) => update_matvec_block::<V, R, INIT, true, true>(wi, cols, a, dp, xni, yp),
+            (true, true) => {
+                update_matvec_block::<V, R, INIT, true, true>(wi, cols, width, a, dp, xni, yp)
+            }
             (true, false) => {
-                update_matvec_block::<V, R, INIT, true, false>(wi, cols, a, dp, xni, yp)
+                update_matvec_block::<V, R, INIT, true, false>(wi, cols, width, a, dp, xni, yp)
             }
             (false, true) => {
-                update_matvec_block::<V, R, INIT, false, true>(wi, cols, a, dp, xni, yp)
+                update_matvec_block::<V, R, INIT, false, true>(wi, cols, width, a, dp, xni, yp)
             }
             (false, false) => {}
         }
@@ -639,30 +821,36 @@ pub(crate) unsafe fn rank1_update_matvec<V: Vector>(
         xn.as_ptr(),
         y.as_mut_ptr(),
     );
+    let width = cols - cols % V::LANES;
     // SAFETY: the lengths were checked above; blocks cover rows `i..i+R <= rows`, in the
     // same blocks as `matvec`.
     unsafe {
-        let mut i;
-        if rows < 8 {
-            update_matvec_rows::<V, 4, true>(wp, 0, cols, alpha, xp, dp, xnp, yp);
-            i = 4;
-        } else {
-            update_matvec_rows::<V, 8, true>(wp, 0, cols, alpha, xp, dp, xnp, yp);
-            i = 8;
-            while i + 8 <= rows {
-                update_matvec_rows::<V, 8, false>(wp, i, cols, alpha, xp, dp, xnp, yp);
-                i += 8;
+        if width > 0 {
+            let mut i;
+            if rows < 8 {
+                update_matvec_rows::<V, 4, true>(wp, 0, cols, width, alpha, xp, dp, xnp, yp);
+                i = 4;
+            } else {
+                update_matvec_rows::<V, 8, true>(wp, 0, cols, width, alpha, xp, dp, xnp, yp);
+                i = 8;
+                while i + 8 <= rows {
+                    update_matvec_rows::<V, 8, false>(wp, i, cols, width, alpha, xp, dp, xnp, yp);
+                    i += 8;
+                }
+            }
+            if i + 4 <= rows {
+                update_matvec_rows::<V, 4, false>(wp, i, cols, width, alpha, xp, dp, xnp, yp);
+                i += 4;
+            }
+            match rows - i {
+                1 => update_matvec_rows::<V, 1, false>(wp, i, cols, width, alpha, xp, dp, xnp, yp),
+                2 => update_matvec_rows::<V, 2, false>(wp, i, cols, width, alpha, xp, dp, xnp, yp),
+                3 => update_matvec_rows::<V, 3, false>(wp, i, cols, width, alpha, xp, dp, xnp, yp),
+                _ => {}
             }
         }
-        if i + 4 <= rows {
-            update_matvec_rows::<V, 4, false>(wp, i, cols, alpha, xp, dp, xnp, yp);
-            i += 4;
-        }
-        match rows - i {
-            1 => update_matvec_rows::<V, 1, false>(wp, i, cols, alpha, xp, dp, xnp, yp),
-            2 => update_matvec_rows::<V, 2, false>(wp, i, cols, alpha, xp, dp, xnp, yp),
-            3 => update_matvec_rows::<V, 3, false>(wp, i, cols, alpha, xp, dp, xnp, yp),
-            _ => {}
+        if width < cols {
+            update_matvec_tail::<V>(wp, rows, cols, alpha, xp, dp, xnp, yp, width, cols - width);
         }
     }
 }
@@ -863,8 +1051,16 @@ macro_rules! instantiate {
         #[doc = concat!("The CPU supports ", $name, "; `SgdPass::check` holds.")]
         #[target_feature(enable = $feature)]
         pub(crate) unsafe fn sgd_pass(p: &mut $crate::kernels::sgd::SgdPass) -> Option<f64> {
-            // SAFETY: the caller guarantees the instruction set and the shapes.
-            unsafe { $crate::kernels::sgd::pass::<$crate::kernels::sgd::SimdOps<$v>>(p) }
+            use $crate::kernels::sgd;
+            // SAFETY: the caller guarantees the instruction set and the shapes; the small-network
+            // pass runs only where it fits.
+            unsafe {
+                if sgd::tiny_fits::<$v>(p.layers) {
+                    sgd::tiny_pass::<$v>(p)
+                } else {
+                    sgd::pass::<sgd::SimdOps<$v>>(p)
+                }
+            }
         }
 
         #[doc = concat!("In-place tanh within 2 ULP with ", $name, ".")]

@@ -63,6 +63,8 @@ pub(crate) unsafe trait Vector: Copy {
     fn mul_add(self, b: Self, c: Self) -> Self;
     /// The sum of all lanes.
     fn hsum(self) -> f32;
+    /// The sums of the lanes of `v[0]`, ..., `v[3]` (cheaper than four [`Vector::hsum`]).
+    fn hsum4(v: [Self; 4]) -> [f32; 4];
 
     /// Lane-wise `|self|` (clears the sign bit; NaN stays NaN).
     fn abs(self) -> Self;

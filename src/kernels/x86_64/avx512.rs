@@ -350,6 +350,33 @@ unsafe impl Vector for F32x16 {
     }
 
     #[inline(always)]
+    fn hsum4(v: [Self; 4]) -> [f32; 4] {
+        // SAFETY: `v` proves AVX-512F.
+        unsafe {
+            // halves of a and b side by side, added: [a_lo + a_hi | b_lo + b_hi] (256 bits each)
+            let ab = _mm512_add_ps(
+                _mm512_shuffle_f32x4::<0b01_00_01_00>(v[0].0, v[1].0),
+                _mm512_shuffle_f32x4::<0b11_10_11_10>(v[0].0, v[1].0),
+            );
+            let cd = _mm512_add_ps(
+                _mm512_shuffle_f32x4::<0b01_00_01_00>(v[2].0, v[3].0),
+                _mm512_shuffle_f32x4::<0b11_10_11_10>(v[2].0, v[3].0),
+            );
+            // 128-bit partial sums [a | b | c | d]
+            let s = _mm512_add_ps(
+                _mm512_shuffle_f32x4::<0b10_00_10_00>(ab, cd),
+                _mm512_shuffle_f32x4::<0b11_01_11_01>(ab, cd),
+            );
+            // within each 128-bit block: the total in every lane
+            let s = _mm512_add_ps(s, _mm512_permute_ps::<0b10_11_00_01>(s));
+            let s = _mm512_add_ps(s, _mm512_permute_ps::<0b01_00_11_10>(s));
+            let mut out = [0.0f32; 16];
+            _mm512_storeu_ps(out.as_mut_ptr(), s);
+            [out[0], out[4], out[8], out[12]]
+        }
+    }
+
+    #[inline(always)]
     fn abs(self) -> Self {
         // SAFETY: `self` proves AVX-512F.
         F32x16(unsafe { _mm512_abs_ps(self.0) })
