@@ -659,3 +659,29 @@ fn rank1_update_matvec_equals_unfused_bit_for_bit() {
         }
     }
 }
+
+/// A learning rate that blows up: every kernel set reports the divergence and the network
+/// keeps the weights from before the epoch (small networks held in vectors included).
+#[test]
+fn diverging_epoch_keeps_the_weights_on_every_isa() {
+    for isa in Isa::available() {
+        for layers in [&[3, 5, 1][..], &[20, 33, 3][..]] {
+            let mut g = Gen::new(9);
+            let n = 50;
+            let x: Vec<f32> = (0..n * layers[0]).map(|_| 3.0 * g.uniform()).collect();
+            let y: Vec<f32> = (0..n * layers[2]).map(|_| 100.0 * g.uniform()).collect();
+            let mut net = Network::new(layers, Output::Linear, 3, 1.0).unwrap();
+            net.set_kernels(Kernels::for_isa(isa).unwrap());
+            let before = net.weights().to_vec();
+            let err = net.sgd_epoch(&x, &y, 1e6).unwrap_err();
+            assert!(
+                matches!(err, nnet::Error::Diverged(_)),
+                "{isa} {layers:?}: {err}"
+            );
+            assert_eq!(net.weights(), &before[..], "{isa} {layers:?}");
+            // and a sane rate trains without error, changing the weights
+            let e = net.sgd_epoch(&x, &y, 1e-4).unwrap();
+            assert!(e.is_finite() && net.weights() != &before[..]);
+        }
+    }
+}
