@@ -631,8 +631,8 @@ fn fused_sgd_pass_matches_the_plain_loop() {
     }
 }
 
-/// The fused first-layer kernel is documented to give bit for bit the values of the update
-/// followed by the product, on every kernel set (sparse inputs included).
+/// The fused first-layer kernel is documented to give, on the same storage, bit for bit the
+/// values of the update followed by the product, on every kernel set (sparse inputs included).
 #[test]
 fn rank1_update_matvec_equals_unfused_bit_for_bit() {
     for isa in Isa::available() {
@@ -646,12 +646,17 @@ fn rank1_update_matvec_equals_unfused_bit_for_bit() {
                 let d: Vec<f32> = (0..cols).map(|_| g.uniform()).collect();
                 zero_blocks(&mut x, 3, 1);
                 zero_blocks(&mut xn, 4, 2);
-                let (mut w1, mut y1) = (w0.clone(), vec![0.0; cols]);
-                k.rank1_update(&mut w1, -0.3, &x, &d).unwrap();
-                k.matvec(&w1, cols, &xn, &mut y1).unwrap();
-                let (mut w2, mut y2) = (w0.clone(), vec![0.0; cols]);
-                k.rank1_update_matvec(&mut w2, -0.3, &x, &d, &xn, &mut y2)
+                // the same storage for both (the column split follows the alignment)
+                let mut w = w0.clone();
+                let mut y1 = vec![0.0; cols];
+                k.rank1_update(&mut w, -0.3, &x, &d).unwrap();
+                k.matvec(&w, cols, &xn, &mut y1).unwrap();
+                let w1 = w.clone();
+                w.copy_from_slice(&w0);
+                let mut y2 = vec![0.0; cols];
+                k.rank1_update_matvec(&mut w, -0.3, &x, &d, &xn, &mut y2)
                     .unwrap();
+                let w2 = w;
                 let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
                 assert_eq!(bits(&w1), bits(&w2), "{isa} {rows}x{cols}: weights");
                 assert_eq!(bits(&y1), bits(&y2), "{isa} {rows}x{cols}: product");
@@ -682,6 +687,35 @@ fn diverging_epoch_keeps_the_weights_on_every_isa() {
             // and a sane rate trains without error, changing the weights
             let e = net.sgd_epoch(&x, &y, 1e-4).unwrap();
             assert!(e.is_finite() && net.weights() != &before[..]);
+        }
+    }
+}
+
+/// Copies of a network (each its own allocation) train to bit-identical weights: the kernels'
+/// arithmetic does not depend on where the weights happen to live.
+#[test]
+fn training_is_bit_reproducible_across_copies() {
+    for isa in Isa::available() {
+        for layers in [&[3, 5, 1][..], &[37, 48, 16, 3][..], &[64, 128, 10][..]] {
+            let mut g = Gen::new(17);
+            let n = 40;
+            let x: Vec<f32> = (0..n * layers[0]).map(|_| g.uniform()).collect();
+            let n_out = *layers.last().unwrap();
+            let y: Vec<f32> = (0..n * n_out).map(|_| g.uniform()).collect();
+            let mut a = Network::new(layers, Output::Tanh, 8, 0.3).unwrap();
+            a.set_kernels(Kernels::for_isa(isa).unwrap());
+            let mut copies: Vec<Network> = (0..3).map(|_| a.clone()).collect();
+            let cfg = TrainConfig {
+                learning_rate: 0.02,
+                epochs: 3,
+                ..TrainConfig::default()
+            };
+            a.train(&cfg, &x, &y, None).unwrap();
+            for c in &mut copies {
+                c.train(&cfg, &x, &y, None).unwrap();
+                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(c.weights()), bits(a.weights()), "{isa} {layers:?}");
+            }
         }
     }
 }
