@@ -8,7 +8,9 @@
 //!
 //! Shapes are `rows x cols` of one layer's weight matrix (`rows = inputs + 1`, the bias row).
 //! Flops: `2 rows cols` for matvec, matvec_t and rank1_update; `4 rows cols` for the fused
-//! matvec_t_rank1 and rank1_update_matvec. Operands stay cache-resident between iterations.
+//! matvec_t_rank1 and rank1_update_matvec. Operands are 64-byte aligned (as the peers' harness
+//! allocates them and as a network keeps its weights) and stay cache-resident between
+//! iterations.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use nnet::kernels::{Isa, Kernels};
@@ -26,16 +28,35 @@ const SHAPES: [(usize, usize); 7] = [
 ];
 const TANH_SIZES: [usize; 3] = [256, 4096, 1 << 20];
 
-fn data(n: usize, seed: u32) -> Vec<f32> {
+/// `n` values in [-1, 1) starting on a 64-byte boundary (as the peers' harness allocates, and
+/// as a `Network` keeps its weights).
+struct Data {
+    buf: Vec<f32>,
+    off: usize,
+    n: usize,
+}
+
+impl Data {
+    fn get(&self) -> &[f32] {
+        &self.buf[self.off..self.off + self.n]
+    }
+
+    fn get_mut(&mut self) -> &mut [f32] {
+        &mut self.buf[self.off..self.off + self.n]
+    }
+}
+
+fn data(n: usize, seed: u32) -> Data {
     let mut s = seed.wrapping_mul(0x9E37_79B9) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 17;
-            s ^= s << 5;
-            (s >> 8) as f32 / (1u32 << 23) as f32 - 1.0
-        })
-        .collect()
+    let mut buf = vec![0.0f32; n + 16];
+    let off = buf.as_ptr().align_offset(64).min(15);
+    for v in &mut buf[off..off + n] {
+        s ^= s << 13;
+        s ^= s >> 17;
+        s ^= s << 5;
+        *v = (s >> 8) as f32 / (1u32 << 23) as f32 - 1.0;
+    }
+    Data { buf, off, n }
 }
 
 fn kernel_sets() -> Vec<Kernels> {
@@ -56,12 +77,12 @@ fn matrix_kernels(c: &mut Criterion) {
         let mut g = c.benchmark_group(name);
         for k in kernel_sets() {
             for (rows, cols) in SHAPES {
-                let mut w = data(rows * cols, 1);
-                let x = data(rows, 2);
-                let xn = data(rows, 3);
-                let d = data(cols, 4);
-                let mut out_cols = vec![0.0f32; cols];
-                let mut out_rows = vec![0.0f32; rows];
+                let mut wd = data(rows * cols, 1);
+                let w = wd.get_mut();
+                let (xd, xnd, dd) = (data(rows, 2), data(rows, 3), data(cols, 4));
+                let (x, xn, d) = (xd.get(), xnd.get(), dd.get());
+                let (mut ocd, mut ord) = (data(cols, 5), data(rows, 6));
+                let (out_cols, out_rows) = (ocd.get_mut(), ord.get_mut());
                 let fused = name == "matvec_t_rank1" || name == "rank1_update_matvec";
                 let flops = (if fused { 4 } else { 2 }) * rows * cols;
                 g.throughput(Throughput::Elements(flops as u64));
@@ -70,27 +91,21 @@ fn matrix_kernels(c: &mut Criterion) {
                 let alpha = 1e-9;
                 match name {
                     "matvec" => g.bench_function(id, |b| {
-                        b.iter(|| k.matvec(black_box(&w), cols, black_box(&x), &mut out_cols))
+                        b.iter(|| k.matvec(black_box(&*w), cols, black_box(x), &mut *out_cols))
                     }),
                     "matvec_t" => g.bench_function(id, |b| {
-                        b.iter(|| k.matvec_t(black_box(&w), cols, black_box(&d), &mut out_rows))
+                        b.iter(|| k.matvec_t(black_box(&*w), cols, black_box(d), &mut *out_rows))
                     }),
                     "rank1_update" => g.bench_function(id, |b| {
-                        b.iter(|| k.rank1_update(black_box(&mut w), alpha, &x, black_box(&d)))
+                        b.iter(|| k.rank1_update(black_box(&mut *w), alpha, x, black_box(d)))
                     }),
                     "matvec_t_rank1" => g.bench_function(id, |b| {
-                        b.iter(|| k.matvec_t_rank1(black_box(&mut w), &d, alpha, &x, &mut out_rows))
+                        b.iter(|| k.matvec_t_rank1(black_box(&mut *w), d, alpha, x, &mut *out_rows))
                     }),
                     _ => g.bench_function(id, |b| {
                         b.iter(|| {
-                            k.rank1_update_matvec(
-                                black_box(&mut w),
-                                alpha,
-                                &x,
-                                &d,
-                                black_box(&xn),
-                                &mut out_cols,
-                            )
+                            let (wm, oc) = (black_box(&mut *w), &mut *out_cols);
+                            k.rank1_update_matvec(wm, alpha, x, d, black_box(xn), oc)
                         })
                     }),
                 };
@@ -106,10 +121,12 @@ fn tanh(c: &mut Criterion) {
         for n in TANH_SIZES {
             // inputs uniform in [-4, 4], then tanh in place over and over: the SIMD kernels
             // have no data-dependent branches, so the drifting values do not change the time
-            let mut buf: Vec<f32> = data(n, 5).iter().map(|v| 4.0 * v).collect();
+            let mut bd = data(n, 5);
+            let buf = bd.get_mut();
+            buf.iter_mut().for_each(|v| *v *= 4.0);
             g.throughput(Throughput::Elements(n as u64));
             g.bench_function(BenchmarkId::new(k.isa().name(), n), |b| {
-                b.iter(|| k.tanh(black_box(&mut buf)))
+                b.iter(|| k.tanh(black_box(&mut *buf)))
             });
         }
     }
