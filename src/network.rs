@@ -2,6 +2,7 @@
 
 use crate::error::{Error, Result, check_finite, checked_mul, try_zeroed};
 use crate::kernels::Kernels;
+use crate::kernels::aligned::AlignedVec;
 use crate::minibatch::predict_batched;
 use crate::rng::SeededRng;
 use crate::scaling::Scaling;
@@ -59,7 +60,8 @@ impl Output {
 pub struct Network {
     layers: Vec<usize>,
     output: Output,
-    weights: Vec<f32>,
+    /// 64-byte aligned, so that the kernels split every copy's rows the same way.
+    weights: AlignedVec,
     /// `offsets[l-1]` is where `W(l)` starts; the last entry is `D`.
     offsets: Vec<usize>,
     kernels: Kernels,
@@ -138,7 +140,7 @@ impl Network {
         check_init_range(init_range)?;
         let offsets = layer_offsets(layers)?;
         let d = *offsets.last().expect("at least two offsets");
-        let mut weights = try_zeroed(d, "the weights")?;
+        let mut weights = AlignedVec::try_zeroed(d, "the weights")?;
         fill_uniform(&mut weights, seed, init_range);
         Ok(Network {
             layers: layers.to_vec(),
@@ -162,7 +164,7 @@ impl Network {
             )));
         }
         check_finite(weights, "weights")?;
-        let mut w = try_zeroed(d, "the weights")?;
+        let mut w = AlignedVec::try_zeroed(d, "the weights")?;
         w.copy_from_slice(weights);
         Ok(Network {
             layers: layers.to_vec(),

@@ -630,3 +630,92 @@ fn fused_sgd_pass_matches_the_plain_loop() {
         }
     }
 }
+
+/// The fused first-layer kernel is documented to give, on the same storage, bit for bit the
+/// values of the update followed by the product, on every kernel set (sparse inputs included).
+#[test]
+fn rank1_update_matvec_equals_unfused_bit_for_bit() {
+    for isa in Isa::available() {
+        let k = Kernels::for_isa(isa).unwrap();
+        for &rows in &SIZES {
+            for &cols in &SIZES[..17] {
+                let mut g = Gen::new((rows * 1000 + cols) as u64);
+                let w0: Vec<f32> = (0..rows * cols).map(|_| g.uniform()).collect();
+                let mut x: Vec<f32> = (0..rows).map(|_| g.uniform()).collect();
+                let mut xn: Vec<f32> = (0..rows).map(|_| g.uniform()).collect();
+                let d: Vec<f32> = (0..cols).map(|_| g.uniform()).collect();
+                zero_blocks(&mut x, 3, 1);
+                zero_blocks(&mut xn, 4, 2);
+                // the same storage for both (the column split follows the alignment)
+                let mut w = w0.clone();
+                let mut y1 = vec![0.0; cols];
+                k.rank1_update(&mut w, -0.3, &x, &d).unwrap();
+                k.matvec(&w, cols, &xn, &mut y1).unwrap();
+                let w1 = w.clone();
+                w.copy_from_slice(&w0);
+                let mut y2 = vec![0.0; cols];
+                k.rank1_update_matvec(&mut w, -0.3, &x, &d, &xn, &mut y2)
+                    .unwrap();
+                let w2 = w;
+                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&w1), bits(&w2), "{isa} {rows}x{cols}: weights");
+                assert_eq!(bits(&y1), bits(&y2), "{isa} {rows}x{cols}: product");
+            }
+        }
+    }
+}
+
+/// A learning rate that blows up: every kernel set reports the divergence and the network
+/// keeps the weights from before the epoch (small networks held in vectors included).
+#[test]
+fn diverging_epoch_keeps_the_weights_on_every_isa() {
+    for isa in Isa::available() {
+        for layers in [&[3, 5, 1][..], &[20, 33, 3][..]] {
+            let mut g = Gen::new(9);
+            let n = 50;
+            let x: Vec<f32> = (0..n * layers[0]).map(|_| 3.0 * g.uniform()).collect();
+            let y: Vec<f32> = (0..n * layers[2]).map(|_| 100.0 * g.uniform()).collect();
+            let mut net = Network::new(layers, Output::Linear, 3, 1.0).unwrap();
+            net.set_kernels(Kernels::for_isa(isa).unwrap());
+            let before = net.weights().to_vec();
+            let err = net.sgd_epoch(&x, &y, 1e6).unwrap_err();
+            assert!(
+                matches!(err, nnet::Error::Diverged(_)),
+                "{isa} {layers:?}: {err}"
+            );
+            assert_eq!(net.weights(), &before[..], "{isa} {layers:?}");
+            // and a sane rate trains without error, changing the weights
+            let e = net.sgd_epoch(&x, &y, 1e-4).unwrap();
+            assert!(e.is_finite() && net.weights() != &before[..]);
+        }
+    }
+}
+
+/// Copies of a network (each its own allocation) train to bit-identical weights: the kernels'
+/// arithmetic does not depend on where the weights happen to live.
+#[test]
+fn training_is_bit_reproducible_across_copies() {
+    for isa in Isa::available() {
+        for layers in [&[3, 5, 1][..], &[37, 48, 16, 3][..], &[64, 128, 10][..]] {
+            let mut g = Gen::new(17);
+            let n = 40;
+            let x: Vec<f32> = (0..n * layers[0]).map(|_| g.uniform()).collect();
+            let n_out = *layers.last().unwrap();
+            let y: Vec<f32> = (0..n * n_out).map(|_| g.uniform()).collect();
+            let mut a = Network::new(layers, Output::Tanh, 8, 0.3).unwrap();
+            a.set_kernels(Kernels::for_isa(isa).unwrap());
+            let mut copies: Vec<Network> = (0..3).map(|_| a.clone()).collect();
+            let cfg = TrainConfig {
+                learning_rate: 0.02,
+                epochs: 3,
+                ..TrainConfig::default()
+            };
+            a.train(&cfg, &x, &y, None).unwrap();
+            for c in &mut copies {
+                c.train(&cfg, &x, &y, None).unwrap();
+                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(c.weights()), bits(a.weights()), "{isa} {layers:?}");
+            }
+        }
+    }
+}

@@ -6,6 +6,12 @@
 //! checked on entry (one comparison per argument), so memory safety never depends on the
 //! caller; the only obligation of the `unsafe` entry points is that the CPU runs the
 //! instruction set of `V`.
+//!
+//! The matrix kernels split the columns of a row into a head, full vectors and a tail
+//! ([`col_split`]): when every row starts at the same alignment (`cols` a multiple of the lane
+//! count), the head is as long as it takes for the full vectors to be aligned to the vector
+//! size, so that no load or store of the streaming loops crosses a cache line. Head and tail
+//! (partial vectors) go through register-resident loops of their own.
 
 use super::vector::Vector;
 
@@ -16,6 +22,28 @@ fn check_matrix(len: usize, rows: usize, cols: usize) {
         rows.checked_mul(cols).is_some_and(|n| n <= len),
         "kernel: a {rows} x {cols} matrix needs more than {len} elements"
     );
+}
+
+/// The columns `[lo, hi)` of a row of `cols` values starting at `w` that the kernels process
+/// as full vectors: `hi - lo` is a multiple of `LANES`; `[0, lo)` is the head and `[hi, cols)`
+/// the tail, each shorter than `LANES`. When `cols` is a multiple of `LANES` (so that every
+/// row has the alignment of `w`), `lo` makes `w + lo` aligned to the vector size; otherwise
+/// `lo = 0`.
+#[inline(always)]
+fn col_split<V: Vector>(w: *const f32, cols: usize) -> (usize, usize) {
+    let l = V::LANES;
+    let bytes = l * std::mem::size_of::<f32>();
+    let lo = if cols.is_multiple_of(l) && cols >= 2 * l {
+        let mis = w as usize % bytes;
+        if mis.is_multiple_of(4) {
+            ((bytes - mis) % bytes) / 4
+        } else {
+            0
+        }
+    } else {
+        0
+    };
+    (lo, lo + (cols - lo) / l * l)
 }
 
 /// `n` values from `p` (`1 <= n <= LANES`): a full or a partial load.
@@ -68,56 +96,6 @@ unsafe fn dot_raw<V: Vector>(a: *const f32, b: *const f32, n: usize) -> f32 {
     }
 }
 
-/// `y[j] (+)= sum_{r < R} x[r] * w[r*cols + j]` for one block of `R` rows (`R` in 1..=4):
-/// each chunk of `y` is loaded and stored once per block. With `INIT`, `y` is overwritten.
-///
-/// # Safety
-/// The CPU runs `V`'s instruction set; `w..w+R*cols`, `x..x+R` are readable and
-/// `y..y+cols` is writable.
-#[inline(always)]
-unsafe fn matvec_block<V: Vector, const R: usize, const INIT: bool>(
-    w: *const f32,
-    cols: usize,
-    x: *const f32,
-    y: *mut f32,
-) {
-    let l = V::LANES;
-    // SAFETY: rows `r < R` of `w` are `w + r*cols .. w + (r+1)*cols`; every access is at a
-    // column offset `j..j+l <= cols` (or a partial `j..cols`), inside the contract's ranges.
-    unsafe {
-        let xs: [V; R] = std::array::from_fn(|r| V::splat(*x.add(r)));
-        let rs: [*const f32; R] = std::array::from_fn(|r| w.add(r * cols));
-        let mut j = 0;
-        while j + l <= cols {
-            let mut acc = if INIT {
-                xs[0].mul(V::load(rs[0].add(j)))
-            } else {
-                xs[0].mul_add(V::load(rs[0].add(j)), V::load(y.add(j)))
-            };
-            for r in 1..R {
-                acc = xs[r].mul_add(V::load(rs[r].add(j)), acc);
-            }
-            acc.store(y.add(j));
-            j += l;
-        }
-        let n = cols - j;
-        if n > 0 {
-            let mut acc = if INIT {
-                xs[0].mul(V::load_partial(rs[0].add(j), n))
-            } else {
-                xs[0].mul_add(
-                    V::load_partial(rs[0].add(j), n),
-                    V::load_partial(y.add(j), n),
-                )
-            };
-            for r in 1..R {
-                acc = xs[r].mul_add(V::load_partial(rs[r].add(j), n), acc);
-            }
-            acc.store_partial(y.add(j), n);
-        }
-    }
-}
-
 /// Whether `x[0..R]` are all zero.
 ///
 /// # Safety
@@ -128,8 +106,147 @@ unsafe fn all_zero<const R: usize>(x: *const f32) -> bool {
     (0..R).all(|r| unsafe { *x.add(r) } == 0.0)
 }
 
-/// `y = W^T x`: `y[j] = sum_i x[i] * w[i*cols + j]` (the forward pass). Blocks of four rows
-/// whose `x` are all zero are skipped (they add exactly zero).
+// ---------------------------------------------------------------------------------------------
+// y = W^T x
+
+/// `sum_r xs[r] * ws[r]` added to `y` (or alone with `INIT`) in the fixed order of the forward
+/// product: one chain over the even rows (starting from `y`), one over the odd rows, then their
+/// sum. Two chains halve the dependent latency.
+#[inline(always)]
+fn accumulate<V: Vector, const R: usize, const INIT: bool>(xs: &[V; R], ws: &[V; R], y: V) -> V {
+    let mut a = if INIT {
+        xs[0].mul(ws[0])
+    } else {
+        xs[0].mul_add(ws[0], y)
+    };
+    if R >= 2 {
+        let mut b = xs[1].mul(ws[1]);
+        for r in 2..R {
+            if r % 2 == 0 {
+                a = xs[r].mul_add(ws[r], a);
+            } else {
+                b = xs[r].mul_add(ws[r], b);
+            }
+        }
+        a = a.add(b);
+    }
+    a
+}
+
+/// `y[j] (+)= sum_{r < R} x[r] * w[r*stride + j]` for the full vectors `lo <= j < hi` of one
+/// block of `R` rows (`R` in 1..=8): each chunk of `y` is loaded and stored once per block.
+/// With `INIT`, `y` is overwritten.
+///
+/// # Safety
+/// The CPU runs `V`'s instruction set; rows `r < R` of `w` (stride `stride`) are readable up to
+/// `hi`, `x..x+R` is readable and `y..y+hi` is writable.
+#[inline(always)]
+unsafe fn matvec_block<V: Vector, const R: usize, const INIT: bool>(
+    w: *const f32,
+    stride: usize,
+    (lo, hi): (usize, usize),
+    x: *const f32,
+    y: *mut f32,
+) {
+    let l = V::LANES;
+    // SAFETY: rows `r < R` of `w` are `w + r*stride ..`; every access is at a column offset
+    // `j..j+l <= hi`, inside the contract's ranges.
+    unsafe {
+        let xs: [V; R] = std::array::from_fn(|r| V::splat(*x.add(r)));
+        let rs: [*const f32; R] = std::array::from_fn(|r| w.add(r * stride));
+        let mut j = lo;
+        while j < hi {
+            let ws: [V; R] = std::array::from_fn(|r| V::load(rs[r].add(j)));
+            let y0 = if INIT {
+                V::splat(0.0)
+            } else {
+                V::load(y.add(j))
+            };
+            accumulate::<V, R, INIT>(&xs, &ws, y0).store(y.add(j));
+            j += l;
+        }
+    }
+}
+
+/// `y[j0..j0+n] = sum_i x[i] * w[i*stride + j0..]` for `n < LANES` columns (a head or a tail),
+/// over all rows with the sum in registers (no traffic on `y` per row): row `i` adds to chain
+/// `i % 4`, rows with `x[i] == 0` are skipped, and the result is `(c0 + c1) + (c2 + c3)`.
+///
+/// # Safety
+/// The CPU runs `V`'s instruction set; `w + i*stride + j0 .. + n` is readable for `i < rows`,
+/// `x..x+rows` is readable and `y+j0..y+j0+n` writable.
+#[inline(always)]
+unsafe fn matvec_partial<V: Vector>(
+    w: *const f32,
+    rows: usize,
+    stride: usize,
+    x: *const f32,
+    y: *mut f32,
+    j0: usize,
+    n: usize,
+) {
+    if n == 0 {
+        return;
+    }
+    // SAFETY: every access is inside the ranges of the contract.
+    unsafe {
+        let mut c = [V::splat(0.0); 4];
+        let mut i = 0;
+        while i < rows {
+            // constant chain indices keep the chains in registers
+            for (k, ck) in c.iter_mut().enumerate() {
+                if i + k < rows {
+                    let xi = *x.add(i + k);
+                    if xi != 0.0 {
+                        let wv = V::load_partial(w.add((i + k) * stride + j0), n);
+                        *ck = V::splat(xi).mul_add(wv, *ck);
+                    }
+                }
+            }
+            i += 4;
+        }
+        c[0].add(c[1])
+            .add(c[2].add(c[3]))
+            .store_partial(y.add(j0), n);
+    }
+}
+
+/// Adds rows `i..rows` (fewer than 8) to the full vectors of `y`, skipping all-zero blocks.
+///
+/// # Safety
+/// As for [`matvec_block`] over rows `i..rows`.
+#[inline(always)]
+unsafe fn matvec_rest<V: Vector>(
+    wp: *const f32,
+    mut i: usize,
+    rows: usize,
+    cols: usize,
+    split: (usize, usize),
+    xp: *const f32,
+    yp: *mut f32,
+) {
+    // SAFETY: forwarded from the caller; each block covers rows below `rows`.
+    unsafe {
+        if i + 4 <= rows {
+            if !all_zero::<4>(xp.add(i)) {
+                matvec_block::<V, 4, false>(wp.add(i * cols), cols, split, xp.add(i), yp);
+            }
+            i += 4;
+        }
+        let (wi, xi) = (wp.add(i * cols), xp.add(i));
+        match rows - i {
+            1 if !all_zero::<1>(xi) => matvec_block::<V, 1, false>(wi, cols, split, xi, yp),
+            2 if !all_zero::<2>(xi) => matvec_block::<V, 2, false>(wi, cols, split, xi, yp),
+            3 if !all_zero::<3>(xi) => matvec_block::<V, 3, false>(wi, cols, split, xi, yp),
+            _ => {}
+        }
+    }
+}
+
+/// `y = W^T x`: `y[j] = sum_i x[i] * w[i*cols + j]` (the forward pass). The full vectors of
+/// columns ([`col_split`]) go in blocks of eight rows (then four, then the rest) after the
+/// first, blocks whose `x` are all zero skipped (they add exactly zero); head and tail go
+/// through [`matvec_partial`].
 ///
 /// # Safety
 /// The CPU runs `V`'s instruction set.
@@ -146,85 +263,99 @@ pub(crate) unsafe fn matvec<V: Vector>(
     if cols == 0 {
         return;
     }
+    if rows == 0 {
+        y[..cols].fill(0.0);
+        return;
+    }
     let (wp, xp, yp) = (w.as_ptr(), x.as_ptr(), y.as_mut_ptr());
+    let split = col_split::<V>(wp, cols);
     // SAFETY: the lengths were checked above; blocks cover rows `i..i+R <= rows`.
     unsafe {
         if cols == 1 {
             *yp = dot_raw::<V>(wp, xp, rows);
             return;
         }
-        match rows {
-            0 => y[..cols].fill(0.0),
-            1 => matvec_block::<V, 1, true>(wp, cols, xp, yp),
-            2 => matvec_block::<V, 2, true>(wp, cols, xp, yp),
-            3 => matvec_block::<V, 3, true>(wp, cols, xp, yp),
-            _ => {
-                matvec_block::<V, 4, true>(wp, cols, xp, yp);
-                let mut i = 4;
-                while i + 4 <= rows {
-                    // a block of zero inputs adds nothing (sparse inputs such as images)
-                    if !all_zero::<4>(xp.add(i)) {
-                        matvec_block::<V, 4, false>(wp.add(i * cols), cols, xp.add(i), yp);
-                    }
-                    i += 4;
+        if split.1 > split.0 {
+            match rows {
+                1 => matvec_block::<V, 1, true>(wp, cols, split, xp, yp),
+                2 => matvec_block::<V, 2, true>(wp, cols, split, xp, yp),
+                3 => matvec_block::<V, 3, true>(wp, cols, split, xp, yp),
+                4..8 => {
+                    matvec_block::<V, 4, true>(wp, cols, split, xp, yp);
+                    matvec_rest::<V>(wp, 4, rows, cols, split, xp, yp);
                 }
-                match rows - i {
-                    1 => matvec_block::<V, 1, false>(wp.add(i * cols), cols, xp.add(i), yp),
-                    2 => matvec_block::<V, 2, false>(wp.add(i * cols), cols, xp.add(i), yp),
-                    3 => matvec_block::<V, 3, false>(wp.add(i * cols), cols, xp.add(i), yp),
-                    _ => {}
+                _ => {
+                    matvec_block::<V, 8, true>(wp, cols, split, xp, yp);
+                    let mut i = 8;
+                    while i + 8 <= rows {
+                        if !all_zero::<8>(xp.add(i)) {
+                            let wi = wp.add(i * cols);
+                            matvec_block::<V, 8, false>(wi, cols, split, xp.add(i), yp);
+                        }
+                        i += 8;
+                    }
+                    matvec_rest::<V>(wp, i, rows, cols, split, xp, yp);
                 }
             }
         }
+        matvec_partial::<V>(wp, rows, cols, xp, yp, 0, split.0);
+        matvec_partial::<V>(wp, rows, cols, xp, yp, split.1, cols - split.1);
     }
 }
 
-/// `z[i] = sum_j w[i*cols + j] * d[j]` for four rows at once: `d` is loaded once per chunk
-/// and each row has two independent accumulators.
+// ---------------------------------------------------------------------------------------------
+// z = W d
+
+/// The lane-wise partial dot products of `R` rows with `d`: full vectors with two accumulators
+/// per row (`d` loaded once per chunk), head and tail added as partial vectors.
 ///
 /// # Safety
-/// The CPU runs `V`'s instruction set; `w..w+4*cols`, `d..d+cols` are readable and
-/// `z..z+4` is writable.
+/// The CPU runs `V`'s instruction set; rows `r < R` of `w` (stride `stride`) hold `cols`
+/// readable values and `d..d+cols` is readable.
 #[inline(always)]
-unsafe fn dot4<V: Vector>(w: *const f32, cols: usize, d: *const f32, z: *mut f32) {
+unsafe fn dot_rows<V: Vector, const R: usize>(
+    w: *const f32,
+    stride: usize,
+    cols: usize,
+    (lo, hi): (usize, usize),
+    d: *const f32,
+) -> [V; R] {
     let l = V::LANES;
-    // SAFETY: row `r` is `w + r*cols .. w + (r+1)*cols`; all accesses are at column offsets
-    // `j..j+l <= cols` (or a partial `j..cols`).
+    // SAFETY: row `r` is `w + r*stride ..`; all accesses are at column offsets inside
+    // `[0, cols)`.
     unsafe {
-        let rs: [*const f32; 4] = std::array::from_fn(|r| w.add(r * cols));
-        let mut a = [V::splat(0.0); 4];
-        let mut b = [V::splat(0.0); 4];
-        let mut j = 0;
-        while j + 2 * l <= cols {
+        let rs: [*const f32; R] = std::array::from_fn(|r| w.add(r * stride));
+        let mut a = [V::splat(0.0); R];
+        let mut b = [V::splat(0.0); R];
+        let mut j = lo;
+        while j + 2 * l <= hi {
             let d0 = V::load(d.add(j));
             let d1 = V::load(d.add(j + l));
-            for r in 0..4 {
+            for r in 0..R {
                 a[r] = V::load(rs[r].add(j)).mul_add(d0, a[r]);
                 b[r] = V::load(rs[r].add(j + l)).mul_add(d1, b[r]);
             }
             j += 2 * l;
         }
-        if j + l <= cols {
+        if j < hi {
             let d0 = V::load(d.add(j));
-            for r in 0..4 {
+            for r in 0..R {
                 a[r] = V::load(rs[r].add(j)).mul_add(d0, a[r]);
             }
-            j += l;
         }
-        if j < cols {
-            let n = cols - j;
-            let d1 = V::load_partial(d.add(j), n);
-            for r in 0..4 {
-                b[r] = V::load_partial(rs[r].add(j), n).mul_add(d1, b[r]);
+        for (j0, n) in [(0, lo), (hi, cols - hi)] {
+            if n > 0 {
+                let dp = V::load_partial(d.add(j0), n);
+                for r in 0..R {
+                    b[r] = V::load_partial(rs[r].add(j0), n).mul_add(dp, b[r]);
+                }
             }
         }
-        for r in 0..4 {
-            *z.add(r) = a[r].add(b[r]).hsum();
-        }
+        std::array::from_fn(|r| a[r].add(b[r]))
     }
 }
 
-/// `z = W d`: `z[i] = sum_j w[i*cols + j] * d[j]` (the backward pass).
+/// `z = W d`: `z[i] = sum_j w[i*cols + j] * d[j]` (the backward pass), eight rows at a time.
 ///
 /// # Safety
 /// The CPU runs `V`'s instruction set.
@@ -239,7 +370,8 @@ pub(crate) unsafe fn matvec_t<V: Vector>(
     check_matrix(w.len(), rows, cols);
     assert!(d.len() >= cols && z.len() >= rows, "matvec_t: short d or z");
     let (wp, dp, zp) = (w.as_ptr(), d.as_ptr(), z.as_mut_ptr());
-    // SAFETY: the lengths were checked above; row blocks cover `i..i+4 <= rows`.
+    let split = col_split::<V>(wp, cols);
+    // SAFETY: the lengths were checked above; row blocks cover `i..i+R <= rows`.
     unsafe {
         if cols == 1 {
             // a column: z = d[0] * w, vectorized over the rows
@@ -258,43 +390,105 @@ pub(crate) unsafe fn matvec_t<V: Vector>(
             return;
         }
         let mut i = 0;
-        while i + 4 <= rows {
-            dot4::<V>(wp.add(i * cols), cols, dp, zp.add(i));
+        while i + 8 <= rows {
+            let s = dot_rows::<V, 8>(wp.add(i * cols), cols, cols, split, dp);
+            store_sums8::<V>(s, zp.add(i));
+            i += 8;
+        }
+        if i + 4 <= rows {
+            let s = dot_rows::<V, 4>(wp.add(i * cols), cols, cols, split, dp);
+            *(zp.add(i) as *mut [f32; 4]) = V::hsum4(s);
             i += 4;
         }
         while i < rows {
-            *zp.add(i) = dot_raw::<V>(wp.add(i * cols), dp, cols);
+            *zp.add(i) = dot_rows::<V, 1>(wp.add(i * cols), cols, cols, split, dp)[0].hsum();
             i += 1;
         }
     }
 }
 
-/// `w[j] += a * d[j]` for one row of `cols` values.
+/// Stores the lane sums of eight vectors to `z[0..8]`.
 ///
 /// # Safety
-/// The CPU runs `V`'s instruction set; `w..w+cols` is writable and `d..d+cols` readable.
+/// `z..z+8` is writable.
 #[inline(always)]
-unsafe fn axpy_row<V: Vector>(w: *mut f32, cols: usize, a: V, d: *const f32) {
-    let l = V::LANES;
-    // SAFETY: all accesses are at offsets `j..j+l <= cols` (or a partial `j..cols`).
+unsafe fn store_sums8<V: Vector>(s: [V; 8], z: *mut f32) {
+    let lo = V::hsum4([s[0], s[1], s[2], s[3]]);
+    let hi = V::hsum4([s[4], s[5], s[6], s[7]]);
+    // SAFETY: forwarded from the caller.
     unsafe {
-        let mut j = 0;
-        while j + 2 * l <= cols {
+        *(z as *mut [f32; 4]) = lo;
+        *(z.add(4) as *mut [f32; 4]) = hi;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// W += alpha x d^T
+
+/// `w[j] += a * d[j]` for the full vectors `lo <= j < hi` of one row.
+///
+/// # Safety
+/// The CPU runs `V`'s instruction set; `w..w+hi` is writable and `d..d+hi` readable.
+#[inline(always)]
+unsafe fn axpy_row<V: Vector>(w: *mut f32, (lo, hi): (usize, usize), a: V, d: *const f32) {
+    let l = V::LANES;
+    // SAFETY: all accesses are at offsets `j..j+l <= hi`.
+    unsafe {
+        let mut j = lo;
+        while j + 2 * l <= hi {
             let w0 = a.mul_add(V::load(d.add(j)), V::load(w.add(j)));
             let w1 = a.mul_add(V::load(d.add(j + l)), V::load(w.add(j + l)));
             w0.store(w.add(j));
             w1.store(w.add(j + l));
             j += 2 * l;
         }
-        if j + l <= cols {
+        if j < hi {
             a.mul_add(V::load(d.add(j)), V::load(w.add(j)))
                 .store(w.add(j));
-            j += l;
         }
-        if j < cols {
-            let n = cols - j;
-            a.mul_add(V::load_partial(d.add(j), n), V::load_partial(w.add(j), n))
-                .store_partial(w.add(j), n);
+    }
+}
+
+/// `w[i*stride + j0..+n] += a(i) * d[j0..+n]` for `n < LANES` columns (a head or a tail) of
+/// `rows` rows, eight rows at a time with all their loads before their stores: a masked load
+/// that overlaps an earlier masked store (the next row starts inside the stored vector) would
+/// wait for the store. Rows with `a(i) == 0` are left as they are.
+///
+/// # Safety
+/// The CPU runs `V`'s instruction set; `w + i*stride + j0 .. + n` is writable for `i < rows`
+/// and `d+j0..d+j0+n` is readable.
+#[inline(always)]
+unsafe fn update_partial<V: Vector>(
+    w: *mut f32,
+    rows: usize,
+    stride: usize,
+    a: impl Fn(usize) -> f32,
+    d: *const f32,
+    j0: usize,
+    n: usize,
+) {
+    if n == 0 {
+        return;
+    }
+    // SAFETY: every access is inside the ranges of the contract.
+    unsafe {
+        let dv = V::load_partial(d.add(j0), n);
+        let mut i = 0;
+        while i < rows {
+            let m = (rows - i).min(8);
+            let mut ws = [V::splat(0.0); 8];
+            for (r, wv) in ws.iter_mut().enumerate().take(m) {
+                *wv = V::load_partial(w.add((i + r) * stride + j0), n);
+            }
+            for (r, wv) in ws.iter().enumerate().take(m) {
+                let ar = a(i + r);
+                if ar != 0.0 {
+                    V::splat(ar)
+                        .mul_add(dv, *wv)
+                        .store_partial(w.add((i + r) * stride + j0), n);
+                }
+            }
+            i += m;
         }
     }
 }
@@ -346,24 +540,93 @@ pub(crate) unsafe fn rank1_update<V: Vector>(
         "rank1_update: short x or d"
     );
     let (wp, xp, dp) = (w.as_mut_ptr(), x.as_ptr(), d.as_ptr());
+    let split = col_split::<V>(wp, cols);
     // SAFETY: the lengths were checked above; row `i < rows` is `wp + i*cols .. + cols`.
     unsafe {
         if cols == 1 {
             column_update::<V>(wp, rows, alpha, xp, *dp);
             return;
         }
-        for i in 0..rows {
-            let a = alpha * *xp.add(i);
-            // a zero coefficient leaves the row as it is (sparse inputs such as images)
-            if a != 0.0 {
-                axpy_row::<V>(wp.add(i * cols), cols, V::splat(a), dp);
+        if split.1 > split.0 {
+            for i in 0..rows {
+                let a = alpha * *xp.add(i);
+                // a zero coefficient leaves the row as it is (sparse inputs such as images)
+                if a != 0.0 {
+                    axpy_row::<V>(wp.add(i * cols), split, V::splat(a), dp);
+                }
             }
         }
+        let a = |i: usize| alpha * *xp.add(i);
+        update_partial::<V>(wp, rows, cols, a, dp, 0, split.0);
+        update_partial::<V>(wp, rows, cols, a, dp, split.1, cols - split.1);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// z = W d with the old weights, then W += alpha x d^T
+
+/// For `R` rows at once: the lane-wise partial dot products of each row with `d` (weights
+/// before the update), and the update `row_r += a_r d`; `d` is loaded once per chunk, each row
+/// has two independent accumulators, and the partial head and tail are loaded for all rows
+/// before any is stored (see [`update_partial`]).
+///
+/// # Safety
+/// The CPU runs `V`'s instruction set; rows `r < R` of `w` (stride `stride`) hold `cols`
+/// writable values and `d..d+cols` is readable.
+#[inline(always)]
+unsafe fn dot_update_rows<V: Vector, const R: usize>(
+    w: *mut f32,
+    stride: usize,
+    cols: usize,
+    (lo, hi): (usize, usize),
+    a: [V; R],
+    d: *const f32,
+) -> [V; R] {
+    let l = V::LANES;
+    // SAFETY: row `r` is `w + r*stride ..`; all accesses are at column offsets inside
+    // `[0, cols)`.
+    unsafe {
+        let rs: [*mut f32; R] = std::array::from_fn(|r| w.add(r * stride));
+        let mut s0 = [V::splat(0.0); R];
+        let mut s1 = [V::splat(0.0); R];
+        let mut j = lo;
+        while j + 2 * l <= hi {
+            let d0 = V::load(d.add(j));
+            let d1 = V::load(d.add(j + l));
+            for r in 0..R {
+                let w0 = V::load(rs[r].add(j));
+                let w1 = V::load(rs[r].add(j + l));
+                s0[r] = w0.mul_add(d0, s0[r]);
+                s1[r] = w1.mul_add(d1, s1[r]);
+                a[r].mul_add(d0, w0).store(rs[r].add(j));
+                a[r].mul_add(d1, w1).store(rs[r].add(j + l));
+            }
+            j += 2 * l;
+        }
+        if j < hi {
+            let d0 = V::load(d.add(j));
+            for r in 0..R {
+                let w0 = V::load(rs[r].add(j));
+                s0[r] = w0.mul_add(d0, s0[r]);
+                a[r].mul_add(d0, w0).store(rs[r].add(j));
+            }
+        }
+        for (j0, n) in [(0, lo), (hi, cols - hi)] {
+            if n > 0 {
+                let dp = V::load_partial(d.add(j0), n);
+                let ws: [V; R] = std::array::from_fn(|r| V::load_partial(rs[r].add(j0), n));
+                for r in 0..R {
+                    s1[r] = ws[r].mul_add(dp, s1[r]);
+                    a[r].mul_add(dp, ws[r]).store_partial(rs[r].add(j0), n);
+                }
+            }
+        }
+        std::array::from_fn(|r| s0[r].add(s1[r]))
     }
 }
 
 /// Row by row: `z[i] = sum_j w[i*cols + j] * d[j]` with the weights before the update, then
-/// `w[i*cols + j] += (alpha * x[i]) * d[j]`; one pass over each row.
+/// `w[i*cols + j] += (alpha * x[i]) * d[j]`; one pass over each row, eight rows at a time.
 ///
 /// # Safety
 /// The CPU runs `V`'s instruction set.
@@ -384,8 +647,8 @@ pub(crate) unsafe fn matvec_t_rank1<V: Vector>(
     );
     let l = V::LANES;
     let (wp, xp, dp, zp) = (w.as_mut_ptr(), x.as_ptr(), d.as_ptr(), z.as_mut_ptr());
-    // SAFETY: the lengths were checked above; row `i < rows` is `wp + i*cols .. + cols` and
-    // every access is at a column offset `j..j+l <= cols` (or a partial `j..cols`).
+    let split = col_split::<V>(wp, cols);
+    // SAFETY: the lengths were checked above; row blocks cover `i..i+R <= rows`.
     unsafe {
         if cols == 1 {
             let d0 = *dp;
@@ -403,49 +666,40 @@ pub(crate) unsafe fn matvec_t_rank1<V: Vector>(
             column_update::<V>(wp, rows, alpha, xp, d0);
             return;
         }
-        for i in 0..rows {
-            let r = wp.add(i * cols);
-            let a = V::splat(alpha * *xp.add(i));
-            let mut s0 = V::splat(0.0);
-            let mut s1 = V::splat(0.0);
-            let mut j = 0;
-            while j + 2 * l <= cols {
-                let d0 = V::load(dp.add(j));
-                let d1 = V::load(dp.add(j + l));
-                let w0 = V::load(r.add(j));
-                let w1 = V::load(r.add(j + l));
-                s0 = w0.mul_add(d0, s0);
-                s1 = w1.mul_add(d1, s1);
-                a.mul_add(d0, w0).store(r.add(j));
-                a.mul_add(d1, w1).store(r.add(j + l));
-                j += 2 * l;
-            }
-            if j + l <= cols {
-                let d0 = V::load(dp.add(j));
-                let w0 = V::load(r.add(j));
-                s0 = w0.mul_add(d0, s0);
-                a.mul_add(d0, w0).store(r.add(j));
-                j += l;
-            }
-            if j < cols {
-                let n = cols - j;
-                let d1 = V::load_partial(dp.add(j), n);
-                let w1 = V::load_partial(r.add(j), n);
-                s1 = w1.mul_add(d1, s1);
-                a.mul_add(d1, w1).store_partial(r.add(j), n);
-            }
-            *zp.add(i) = s0.add(s1).hsum();
+        let coef = |i: usize| V::splat(alpha * *xp.add(i));
+        let mut i = 0;
+        while i + 8 <= rows {
+            let a: [V; 8] = std::array::from_fn(|r| coef(i + r));
+            let s = dot_update_rows::<V, 8>(wp.add(i * cols), cols, cols, split, a, dp);
+            store_sums8::<V>(s, zp.add(i));
+            i += 8;
+        }
+        if i + 4 <= rows {
+            let a: [V; 4] = std::array::from_fn(|r| coef(i + r));
+            let s = dot_update_rows::<V, 4>(wp.add(i * cols), cols, cols, split, a, dp);
+            *(zp.add(i) as *mut [f32; 4]) = V::hsum4(s);
+            i += 4;
+        }
+        while i < rows {
+            let a = [coef(i)];
+            let s = dot_update_rows::<V, 1>(wp.add(i * cols), cols, cols, split, a, dp);
+            *zp.add(i) = s[0].hsum();
+            i += 1;
         }
     }
 }
 
-/// One block of `R` rows of [`rank1_update_matvec`]: with `UPDATE`, `w_r += a_r d` for each
-/// row; with `FORWARD`, `y (+)= sum_r xn_r w_r` with the new weights, in the same order and
-/// rounding as [`matvec_block`] (`INIT` overwrites `y` and implies `FORWARD`).
+// ---------------------------------------------------------------------------------------------
+// W += alpha x d^T, then y = W^T xn
+
+/// One block of `R` rows of [`rank1_update_matvec`] over the full vectors of columns: with
+/// `UPDATE`, `w_r += a_r d` for each row with `a_r != 0`; with `FORWARD`, `y (+)= sum_r xn_r
+/// w_r` with the new weights, in the order and rounding of [`matvec_block`] (`INIT` overwrites
+/// `y` and implies `FORWARD`).
 ///
 /// # Safety
-/// The CPU runs `V`'s instruction set; `w..w+R*cols` is writable, `d..d+cols` and `xn..xn+R`
-/// are readable and `y..y+cols` is writable.
+/// The CPU runs `V`'s instruction set; rows `r < R` of `w` (stride `stride`) are writable up to
+/// `hi`, `d..d+hi` and `xn..xn+R` are readable and `y..y+hi` is writable.
 #[inline(always)]
 unsafe fn update_matvec_block<
     V: Vector,
@@ -455,82 +709,148 @@ unsafe fn update_matvec_block<
     const FORWARD: bool,
 >(
     w: *mut f32,
-    cols: usize,
+    stride: usize,
+    (lo, hi): (usize, usize),
     a: [f32; R],
     d: *const f32,
     xn: *const f32,
     y: *mut f32,
 ) {
     let l = V::LANES;
-    // SAFETY: rows `r < R` of `w` are `w + r*cols .. w + (r+1)*cols`; every access is at a
-    // column offset `j..j+l <= cols` (or a partial `j..cols`), inside the contract's ranges.
+    // SAFETY: rows `r < R` of `w` are `w + r*stride ..`; every access is at a column offset
+    // `j..j+l <= hi`, inside the contract's ranges.
     unsafe {
         let av: [V; R] = std::array::from_fn(|r| V::splat(a[r]));
         let xv: [V; R] = std::array::from_fn(|r| V::splat(*xn.add(r)));
-        let rs: [*mut f32; R] = std::array::from_fn(|r| w.add(r * cols));
-        let mut j = 0;
-        while j + l <= cols {
-            let dv = if UPDATE {
-                V::load(d.add(j))
-            } else {
-                V::splat(0.0)
-            };
-            let mut acc = if INIT || !FORWARD {
-                V::splat(0.0)
-            } else {
-                V::load(y.add(j))
-            };
-            for r in 0..R {
-                let mut wv = V::load(rs[r].add(j));
-                if UPDATE {
-                    wv = av[r].mul_add(dv, wv);
-                    wv.store(rs[r].add(j));
-                }
-                if INIT && r == 0 {
-                    acc = xv[0].mul(wv);
-                } else if FORWARD {
-                    acc = xv[r].mul_add(wv, acc);
+        let rs: [*mut f32; R] = std::array::from_fn(|r| w.add(r * stride));
+        let mut j = lo;
+        while j < hi {
+            let mut ws: [V; R] = std::array::from_fn(|r| V::load(rs[r].add(j)));
+            if UPDATE {
+                let dv = V::load(d.add(j));
+                for r in 0..R {
+                    // a zero coefficient leaves the row as it is, as in `rank1_update`
+                    if a[r] != 0.0 {
+                        ws[r] = av[r].mul_add(dv, ws[r]);
+                        ws[r].store(rs[r].add(j));
+                    }
                 }
             }
-            if FORWARD {
-                acc.store(y.add(j));
+            if INIT || FORWARD {
+                let y0 = if INIT {
+                    V::splat(0.0)
+                } else {
+                    V::load(y.add(j))
+                };
+                accumulate::<V, R, INIT>(&xv, &ws, y0).store(y.add(j));
             }
             j += l;
         }
-        let n = cols - j;
-        if n > 0 {
-            let dv = if UPDATE {
-                V::load_partial(d.add(j), n)
-            } else {
-                V::splat(0.0)
-            };
-            let mut acc = if INIT || !FORWARD {
-                V::splat(0.0)
-            } else {
-                V::load_partial(y.add(j), n)
-            };
-            for r in 0..R {
-                let mut wv = V::load_partial(rs[r].add(j), n);
-                if UPDATE {
-                    wv = av[r].mul_add(dv, wv);
-                    wv.store_partial(rs[r].add(j), n);
-                }
-                if INIT && r == 0 {
-                    acc = xv[0].mul(wv);
-                } else if FORWARD {
-                    acc = xv[r].mul_add(wv, acc);
+    }
+}
+
+/// `n < LANES` columns (a head or a tail) of [`rank1_update_matvec`]: the updates of
+/// [`update_partial`] and the product of [`matvec_partial`] (same chains, same order), eight
+/// rows at a time with all loads first.
+///
+/// # Safety
+/// As for [`update_partial`] and [`matvec_partial`] together.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn update_matvec_partial<V: Vector>(
+    w: *mut f32,
+    rows: usize,
+    stride: usize,
+    alpha: f32,
+    x: *const f32,
+    d: *const f32,
+    xn: *const f32,
+    y: *mut f32,
+    j0: usize,
+    n: usize,
+) {
+    if n == 0 {
+        return;
+    }
+    // SAFETY: every access is inside the ranges of the contract.
+    unsafe {
+        let dv = V::load_partial(d.add(j0), n);
+        let mut c = [V::splat(0.0); 4];
+        let mut i = 0;
+        while i < rows {
+            let m = (rows - i).min(8);
+            let mut ws = [V::splat(0.0); 8];
+            for (r, wv) in ws.iter_mut().enumerate().take(m) {
+                *wv = V::load_partial(w.add((i + r) * stride + j0), n);
+            }
+            for (r, wv) in ws.iter_mut().enumerate().take(m) {
+                let ar = alpha * *x.add(i + r);
+                if ar != 0.0 {
+                    *wv = V::splat(ar).mul_add(dv, *wv);
+                    wv.store_partial(w.add((i + r) * stride + j0), n);
                 }
             }
-            if FORWARD {
-                acc.store_partial(y.add(j), n);
+            // `i` is a multiple of 8, so row `i + r` goes to chain `r % 4`: constant indices
+            // keep the chains in registers
+            for (r, wv) in ws.iter().enumerate() {
+                if r < m {
+                    let xr = *xn.add(i + r);
+                    if xr != 0.0 {
+                        c[r % 4] = V::splat(xr).mul_add(*wv, c[r % 4]);
+                    }
+                }
             }
+            i += m;
+        }
+        c[0].add(c[1])
+            .add(c[2].add(c[3]))
+            .store_partial(y.add(j0), n);
+    }
+}
+
+/// One block of `R` rows of [`rank1_update_matvec`] at row `i`, choosing the variant: no
+/// update when every `alpha * x` of the block is zero, no product when every `xn` is zero.
+///
+/// # Safety
+/// As for [`update_matvec_block`] over rows `i..i+R`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn update_matvec_rows<V: Vector, const R: usize, const INIT: bool>(
+    wp: *mut f32,
+    i: usize,
+    cols: usize,
+    split: (usize, usize),
+    alpha: f32,
+    xp: *const f32,
+    dp: *const f32,
+    xnp: *const f32,
+    yp: *mut f32,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        let a: [f32; R] = std::array::from_fn(|r| alpha * *xp.add(i + r));
+        let (wi, xni) = (wp.add(i * cols), xnp.add(i));
+        let update = a.iter().any(|&v| v != 0.0);
+        let forward = INIT || !all_zero::<R>(xni);
+        match (update, forward) {
+            (true, true) => {
+                update_matvec_block::<V, R, INIT, true, true>(wi, cols, split, a, dp, xni, yp)
+            }
+            (true, false) => {
+                update_matvec_block::<V, R, INIT, true, false>(wi, cols, split, a, dp, xni, yp)
+            }
+            (false, true) => {
+                update_matvec_block::<V, R, INIT, false, true>(wi, cols, split, a, dp, xni, yp)
+            }
+            (false, false) => {}
         }
     }
 }
 
 /// `W += alpha x d^T`, then `y = W^T xn` with the updated weights, in one pass over `W`: the
-/// update of the first layer fused with the forward pass of the next sample. The results equal
-/// [`rank1_update`] followed by [`matvec`]. Blocks of four rows skip the update when all their
+/// update of the first layer fused with the forward pass of the next sample. On the same
+/// storage, the results are bit for bit those of [`rank1_update`] followed by [`matvec`] (the
+/// same column split, blocks of rows and order of sums). Blocks skip the update when all their
 /// `alpha * x` are zero and the product when all their `xn` are zero.
 ///
 /// # Safety
@@ -567,63 +887,42 @@ pub(crate) unsafe fn rank1_update_matvec<V: Vector>(
         xn.as_ptr(),
         y.as_mut_ptr(),
     );
-    // SAFETY: the lengths were checked above; blocks cover rows `i..i+R <= rows`.
+    let sp = col_split::<V>(wp, cols);
+    // SAFETY: the lengths were checked above; blocks cover rows `i..i+R <= rows`, in the
+    // same blocks as `matvec`.
     unsafe {
-        let coef = |i: usize| -> [f32; 4] { std::array::from_fn(|r| alpha * *xp.add(i + r)) };
-        let a = coef(0);
-        if a.iter().any(|&v| v != 0.0) {
-            update_matvec_block::<V, 4, true, true, true>(wp, cols, a, dp, xnp, yp);
-        } else {
-            update_matvec_block::<V, 4, true, false, true>(wp, cols, a, dp, xnp, yp);
-        }
-        let mut i = 4;
-        while i + 4 <= rows {
-            let a = coef(i);
-            let (wi, xni) = (wp.add(i * cols), xnp.add(i));
-            match (a.iter().any(|&v| v != 0.0), !all_zero::<4>(xni)) {
-                (true, true) => {
-                    update_matvec_block::<V, 4, false, true, true>(wi, cols, a, dp, xni, yp)
+        if sp.1 > sp.0 {
+            let mut i;
+            if rows < 8 {
+                update_matvec_rows::<V, 4, true>(wp, 0, cols, sp, alpha, xp, dp, xnp, yp);
+                i = 4;
+            } else {
+                update_matvec_rows::<V, 8, true>(wp, 0, cols, sp, alpha, xp, dp, xnp, yp);
+                i = 8;
+                while i + 8 <= rows {
+                    update_matvec_rows::<V, 8, false>(wp, i, cols, sp, alpha, xp, dp, xnp, yp);
+                    i += 8;
                 }
-                (true, false) => {
-                    update_matvec_block::<V, 4, false, true, false>(wi, cols, a, dp, xni, yp)
-                }
-                (false, true) => {
-                    update_matvec_block::<V, 4, false, false, true>(wi, cols, a, dp, xni, yp)
-                }
-                (false, false) => {}
             }
-            i += 4;
+            if i + 4 <= rows {
+                update_matvec_rows::<V, 4, false>(wp, i, cols, sp, alpha, xp, dp, xnp, yp);
+                i += 4;
+            }
+            match rows - i {
+                1 => update_matvec_rows::<V, 1, false>(wp, i, cols, sp, alpha, xp, dp, xnp, yp),
+                2 => update_matvec_rows::<V, 2, false>(wp, i, cols, sp, alpha, xp, dp, xnp, yp),
+                3 => update_matvec_rows::<V, 3, false>(wp, i, cols, sp, alpha, xp, dp, xnp, yp),
+                _ => {}
+            }
         }
-        let (wi, xni) = (wp.add(i * cols), xnp.add(i));
-        match rows - i {
-            1 => update_matvec_block::<V, 1, false, true, true>(
-                wi,
-                cols,
-                [alpha * *xp.add(i)],
-                dp,
-                xni,
-                yp,
-            ),
-            2 => update_matvec_block::<V, 2, false, true, true>(
-                wi,
-                cols,
-                std::array::from_fn(|r| alpha * *xp.add(i + r)),
-                dp,
-                xni,
-                yp,
-            ),
-            3 => update_matvec_block::<V, 3, false, true, true>(
-                wi,
-                cols,
-                std::array::from_fn(|r| alpha * *xp.add(i + r)),
-                dp,
-                xni,
-                yp,
-            ),
-            _ => {}
-        }
+        update_matvec_partial::<V>(wp, rows, cols, alpha, xp, dp, xnp, yp, 0, sp.0);
+        let n = cols - sp.1;
+        update_matvec_partial::<V>(wp, rows, cols, alpha, xp, dp, xnp, yp, sp.1, n);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// tanh
 
 /// Below this |x| tanh uses the odd polynomial, above it the exponential form.
 pub(crate) const TANH_SMALL: f32 = 0.625;
@@ -706,18 +1005,20 @@ pub(crate) unsafe fn tanh<V: Vector>(v: &mut [f32]) {
     unsafe {
         let mut i = 0;
         while i + 2 * l <= n {
-            let a = tanh_vec(V::load(p.add(i)));
-            let b = tanh_vec(V::load(p.add(i + l)));
+            let a = V::load(p.add(i)).tanh();
+            let b = V::load(p.add(i + l)).tanh();
             a.store(p.add(i));
             b.store(p.add(i + l));
             i += 2 * l;
         }
         while i + l <= n {
-            tanh_vec(V::load(p.add(i))).store(p.add(i));
+            V::load(p.add(i)).tanh().store(p.add(i));
             i += l;
         }
         if i < n {
-            tanh_vec(load_n::<V>(p.add(i), n - i)).store_partial(p.add(i), n - i);
+            load_n::<V>(p.add(i), n - i)
+                .tanh()
+                .store_partial(p.add(i), n - i);
         }
     }
 }
@@ -819,8 +1120,16 @@ macro_rules! instantiate {
         #[doc = concat!("The CPU supports ", $name, "; `SgdPass::check` holds.")]
         #[target_feature(enable = $feature)]
         pub(crate) unsafe fn sgd_pass(p: &mut $crate::kernels::sgd::SgdPass) -> Option<f64> {
-            // SAFETY: the caller guarantees the instruction set and the shapes.
-            unsafe { $crate::kernels::sgd::pass::<$crate::kernels::sgd::SimdOps<$v>>(p) }
+            use $crate::kernels::sgd;
+            // SAFETY: the caller guarantees the instruction set and the shapes; the small-network
+            // pass runs only where it fits.
+            unsafe {
+                if sgd::tiny_fits::<$v>(p.layers) {
+                    sgd::tiny_pass::<$v>(p)
+                } else {
+                    sgd::pass::<sgd::SimdOps<$v>>(p)
+                }
+            }
         }
 
         #[doc = concat!("In-place tanh within 2 ULP with ", $name, ".")]

@@ -13,6 +13,12 @@
 //! set (AVX2+FMA, AVX-512F, NEON) under `#[target_feature]`; [`scalar`] is the reference that
 //! every set is tested against.
 //!
+//! The matrix kernels process the columns of each row in vectors aligned to the vector size
+//! (a short head and tail go separately), so the grouping of their sums follows the alignment of
+//! the matrix: the same matrix at another alignment can differ in the last bits. A
+//! [`crate::Network`] keeps its weights 64-byte aligned, so training and prediction give the
+//! same bits for every copy of a network.
+//!
 //! tanh is within 2 ULP of the exact value for every finite f32 (checked exhaustively), NaN
 //! stays NaN, `+-inf` gives exactly `+-1`, `-0.0` stays `-0.0`, `|x| < 2^-12` gives `x`
 //! exactly and every input whose correctly rounded tanh is `+-1` gives exactly `+-1`.
@@ -31,6 +37,7 @@
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
+pub(crate) mod aligned;
 pub mod gemm;
 mod generic;
 pub mod scalar;

@@ -315,3 +315,147 @@ pub(crate) unsafe fn pass<O: Ops>(p: &mut SgdPass) -> Option<f64> {
     }
     Some(sum)
 }
+
+/// The most weight layers the small-network pass handles.
+const TINY_MAX_LAYERS: usize = 4;
+
+/// Whether [`tiny_pass`] handles the network: at most [`TINY_MAX_LAYERS`] weight layers and
+/// every layer, plus the bias, within one vector of `V`.
+#[inline(always)]
+pub(crate) fn tiny_fits<V: Vector>(layers: &[usize]) -> bool {
+    layers.len() - 1 <= TINY_MAX_LAYERS && layers.iter().all(|&d| d < V::LANES)
+}
+
+/// The pass of [`pass`] for small networks ([`tiny_fits`]), with the weights held in vectors
+/// for the whole pass instead of streamed through the kernels sample by sample.
+///
+/// Each layer is kept twice: as rows (`W(l)` row `i`, the `d(l)` weights of input `i`, for the
+/// forward product `s = sum_i x_i row_i`) and as columns without the bias row (the `d(l-1)`
+/// weights into unit `j`, for the backward product `z = sum_j delta_j col_j`), so neither
+/// product needs a horizontal sum. Both copies receive the same update terms
+/// `(-eta delta_j) * x_i` with the same fused multiply-add, so they stay bit-identical. The
+/// math is that of [`pass`]: forward, output delta, then from the last layer down the backward
+/// product with the weights before the update, the update, the hidden delta.
+///
+/// # Safety
+/// The CPU runs `V`'s instruction set; [`SgdPass::check`] and [`tiny_fits`] hold.
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // rows, columns and lanes are indexed in step
+pub(crate) unsafe fn tiny_pass<V: Vector>(p: &mut SgdPass) -> Option<f64> {
+    let layers = p.layers;
+    let big_l = layers.len() - 1;
+    let (n_in, n_out) = (layers[0], layers[big_l]);
+    // SAFETY: the caller guarantees the instruction set.
+    let c = |v: f32| unsafe { V::splat(v) };
+    let zero = c(0.0);
+    let mut rows_v = [[zero; 16]; TINY_MAX_LAYERS];
+    let mut cols_v = [[zero; 16]; TINY_MAX_LAYERS];
+    // lanes of a vector, for broadcasting one of them
+    let mut lanes = [0.0f32; 16];
+    // SAFETY: every layer has `d(l-1) + 1 <= LANES <= 16` rows of `d(l) < LANES` values
+    // (tiny_fits), inside `weights` (check); `lanes` holds 16 floats.
+    unsafe {
+        for l in 1..=big_l {
+            let (rows, cols) = (layers[l - 1] + 1, layers[l]);
+            let w = p.weights[p.offsets[l - 1]..p.offsets[l]].as_ptr();
+            for i in 0..rows {
+                rows_v[l - 1][i] = V::load_partial(w.add(i * cols), cols);
+            }
+            for j in 0..cols {
+                for i in 1..rows {
+                    lanes[i - 1] = *w.add(i * cols + j);
+                }
+                cols_v[l - 1][j] = V::load_partial(lanes.as_ptr(), rows - 1);
+            }
+        }
+    }
+    // acts[l]: x(l) without the bias, lane k = unit k + 1
+    let mut acts = [zero; TINY_MAX_LAYERS + 1];
+    let mut sum = 0.0f64;
+    let alpha = c(-p.eta);
+    let mut diverged = false;
+    // SAFETY: the shapes hold (check, tiny_fits): every row of `x` and `y` has `n_in` or
+    // `n_out < LANES` values, and `lanes` holds LANES <= 16 floats.
+    unsafe {
+        for &row in p.order {
+            acts[0] = V::load_partial(p.x.as_ptr().add(row * n_in), n_in);
+            for l in 1..=big_l {
+                let w = &rows_v[l - 1];
+                acts[l - 1].store(lanes.as_mut_ptr());
+                // two chains (even and odd inputs) halve the dependent latency
+                let (mut s, mut s1) = (w[0], zero);
+                let fan_in = layers[l - 1];
+                let mut i = 0;
+                while i + 2 <= fan_in {
+                    s = V::splat(lanes[i]).mul_add(w[i + 1], s);
+                    s1 = V::splat(lanes[i + 1]).mul_add(w[i + 2], s1);
+                    i += 2;
+                }
+                if i < fan_in {
+                    s = V::splat(lanes[i]).mul_add(w[i + 1], s);
+                }
+                let s = s.add(s1);
+                acts[l] = if l < big_l || p.tanh_output {
+                    s.tanh()
+                } else {
+                    s
+                };
+            }
+            // output delta and error (padding lanes: out = 0, target = 0, delta = 0)
+            let out = acts[big_l];
+            let r = V::load_partial(p.y.as_ptr().add(row * n_out), n_out).sub(out);
+            let dtheta = if p.tanh_output {
+                c(1.0).sub(out.mul(out))
+            } else {
+                c(1.0)
+            };
+            let mut delta = c(-2.0).mul(r).mul(dtheta);
+            r.store(lanes.as_mut_ptr());
+            let e: f64 = lanes[..n_out]
+                .iter()
+                .map(|&v| (v as f64) * (v as f64))
+                .sum();
+            if !e.is_finite() {
+                diverged = true;
+                break;
+            }
+            sum += e;
+            for l in (1..=big_l).rev() {
+                let (fan_in, cols) = (layers[l - 1], layers[l]);
+                let x = acts[l - 1];
+                // the backward product with the weights before the update
+                delta.store(lanes.as_mut_ptr());
+                let mut z = zero;
+                if l >= 2 {
+                    for j in 0..cols {
+                        z = V::splat(lanes[j]).mul_add(cols_v[l - 1][j], z);
+                    }
+                }
+                // update both copies with the terms (-eta delta_j) x_i
+                let ad = alpha.mul(delta);
+                ad.store(lanes.as_mut_ptr());
+                for j in 0..cols {
+                    cols_v[l - 1][j] = V::splat(lanes[j]).mul_add(x, cols_v[l - 1][j]);
+                }
+                x.store(lanes.as_mut_ptr());
+                let w = &mut rows_v[l - 1];
+                w[0] = c(1.0).mul_add(ad, w[0]);
+                for i in 0..fan_in {
+                    w[i + 1] = V::splat(lanes[i]).mul_add(ad, w[i + 1]);
+                }
+                if l >= 2 {
+                    delta = z.mul(c(1.0).sub(x.mul(x)));
+                }
+            }
+        }
+        // the weights go back to their place, also after a non-finite error
+        for l in 1..=big_l {
+            let (rows, cols) = (layers[l - 1] + 1, layers[l]);
+            let w = p.weights[p.offsets[l - 1]..p.offsets[l]].as_mut_ptr();
+            for i in 0..rows {
+                rows_v[l - 1][i].store_partial(w.add(i * cols), cols);
+            }
+        }
+    }
+    if diverged { None } else { Some(sum) }
+}

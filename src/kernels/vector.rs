@@ -63,6 +63,8 @@ pub(crate) unsafe trait Vector: Copy {
     fn mul_add(self, b: Self, c: Self) -> Self;
     /// The sum of all lanes.
     fn hsum(self) -> f32;
+    /// The sums of the lanes of `v[0]`, ..., `v[3]` (cheaper than four [`Vector::hsum`]).
+    fn hsum4(v: [Self; 4]) -> [f32; 4];
 
     /// Lane-wise `|self|` (clears the sign bit; NaN stays NaN).
     fn abs(self) -> Self;
@@ -78,4 +80,12 @@ pub(crate) unsafe trait Vector: Copy {
     /// Lane-wise `f32::from_bits(self.to_bits() << 23)`: with `self = k + 127 + 1.5 * 2^23`
     /// for an integer `k` in `-126..=127`, this is `2^k`.
     fn pow2_from_biased(self) -> Self;
+
+    /// Lane-wise tanh within 2 ULP, with the special values of the `kernels` contract. The
+    /// default is the portable algorithm of [`super::generic::tanh_vec`]; an instruction set
+    /// may provide a faster one that meets the same contract.
+    #[inline(always)]
+    fn tanh(self) -> Self {
+        super::generic::tanh_vec(self)
+    }
 }

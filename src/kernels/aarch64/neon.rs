@@ -94,6 +94,18 @@ unsafe impl Vector for F32x4 {
     }
 
     #[inline(always)]
+    fn hsum4(v: [Self; 4]) -> [f32; 4] {
+        // SAFETY: `v` proves NEON.
+        unsafe {
+            let ab = vpaddq_f32(v[0].0, v[1].0);
+            let cd = vpaddq_f32(v[2].0, v[3].0);
+            let mut out = [0.0f32; 4];
+            vst1q_f32(out.as_mut_ptr(), vpaddq_f32(ab, cd));
+            out
+        }
+    }
+
+    #[inline(always)]
     fn abs(self) -> Self {
         // SAFETY: `self` proves NEON.
         F32x4(unsafe { vabsq_f32(self.0) })

@@ -102,6 +102,22 @@ unsafe impl Vector for F32x8 {
     }
 
     #[inline(always)]
+    fn hsum4(v: [Self; 4]) -> [f32; 4] {
+        // SAFETY: `v` proves AVX.
+        unsafe {
+            // [a0+a1, a2+a3, b0+b1, b2+b3 | the same for the high halves]
+            let ab = _mm256_hadd_ps(v[0].0, v[1].0);
+            let cd = _mm256_hadd_ps(v[2].0, v[3].0);
+            // [a(0..4), b(0..4), c(0..4), d(0..4) | the high halves]
+            let s = _mm256_hadd_ps(ab, cd);
+            let s = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps::<1>(s));
+            let mut out = [0.0f32; 4];
+            _mm_storeu_ps(out.as_mut_ptr(), s);
+            out
+        }
+    }
+
+    #[inline(always)]
     fn abs(self) -> Self {
         // SAFETY: `self` proves AVX.
         F32x8(unsafe { _mm256_andnot_ps(_mm256_set1_ps(-0.0), self.0) })
