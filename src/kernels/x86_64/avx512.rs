@@ -461,7 +461,14 @@ unsafe impl Vector for F32x16 {
     }
 }
 
-crate::kernels::generic::instantiate!(F32x16, "avx512f,avx2,fma", "AVX-512F");
+// Networks whose layers fit in 8 lanes take the small-network pass with AVX2 vectors (part
+// of this kernel set, see `has_avx512`): measured faster there than 16 lanes.
+crate::kernels::generic::instantiate!(
+    F32x16,
+    "avx512f,avx2,fma",
+    "AVX-512F",
+    tiny: crate::kernels::x86_64::avx2::F32x8
+);
 
 #[cfg(test)]
 mod tests {
