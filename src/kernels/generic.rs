@@ -1027,9 +1027,15 @@ pub(crate) unsafe fn tanh<V: Vector>(v: &mut [f32]) {
 /// instantiate the generic algorithms with the vector type `$v`.
 macro_rules! instantiate {
     ($v:ty, $feature:literal, $name:literal) => {
-        $crate::kernels::generic::instantiate!($v, $feature, $name, tiny: $v);
+        $crate::kernels::generic::instantiate!(
+            $v,
+            $feature,
+            $name,
+            tiny: $v,
+            $crate::kernels::sgd::tiny_pass::<$v>
+        );
     };
-    ($v:ty, $feature:literal, $name:literal, tiny: $tiny:ty) => {
+    ($v:ty, $feature:literal, $name:literal, tiny: $tiny:ty, $tiny_pass:expr) => {
         #[doc = concat!("`y = W^T x` with ", $name, " (see `kernels::scalar::matvec`).")]
         ///
         /// # Safety
@@ -1128,7 +1134,7 @@ macro_rules! instantiate {
             // set of `$tiny` is part of it); the small-network pass runs only where it fits.
             unsafe {
                 if sgd::tiny_fits::<$tiny>(p.layers) {
-                    sgd::tiny_pass::<$tiny>(p)
+                    $tiny_pass(p)
                 } else if sgd::tiny_fits::<$v>(p.layers) {
                     sgd::tiny_pass::<$v>(p)
                 } else {

@@ -461,13 +461,14 @@ unsafe impl Vector for F32x16 {
     }
 }
 
-// Networks whose layers fit in 8 lanes take the small-network pass with AVX2 vectors (part
-// of this kernel set, see `has_avx512`): measured faster there than 16 lanes.
+// Networks whose layers fit in 8 lanes take the AVX2 kernel set's pass (AVX2 and FMA are part
+// of this set, see `has_avx512`): measured faster there than 16 lanes.
 crate::kernels::generic::instantiate!(
     F32x16,
     "avx512f,avx2,fma",
     "AVX-512F",
-    tiny: crate::kernels::x86_64::avx2::F32x8
+    tiny: crate::kernels::x86_64::avx2::F32x8,
+    crate::kernels::x86_64::avx2::sgd_pass
 );
 
 #[cfg(test)]
