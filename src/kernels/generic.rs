@@ -1027,6 +1027,15 @@ pub(crate) unsafe fn tanh<V: Vector>(v: &mut [f32]) {
 /// instantiate the generic algorithms with the vector type `$v`.
 macro_rules! instantiate {
     ($v:ty, $feature:literal, $name:literal) => {
+        $crate::kernels::generic::instantiate!(
+            $v,
+            $feature,
+            $name,
+            tiny: $v,
+            $crate::kernels::sgd::tiny_pass::<$v>
+        );
+    };
+    ($v:ty, $feature:literal, $name:literal, tiny: $tiny:ty, $tiny_pass:expr) => {
         #[doc = concat!("`y = W^T x` with ", $name, " (see `kernels::scalar::matvec`).")]
         ///
         /// # Safety
@@ -1121,10 +1130,12 @@ macro_rules! instantiate {
         #[target_feature(enable = $feature)]
         pub(crate) unsafe fn sgd_pass(p: &mut $crate::kernels::sgd::SgdPass) -> Option<f64> {
             use $crate::kernels::sgd;
-            // SAFETY: the caller guarantees the instruction set and the shapes; the small-network
-            // pass runs only where it fits.
+            // SAFETY: the caller guarantees the instruction set and the shapes (the instruction
+            // set of `$tiny` is part of it); the small-network pass runs only where it fits.
             unsafe {
-                if sgd::tiny_fits::<$v>(p.layers) {
+                if sgd::tiny_fits::<$tiny>(p.layers) {
+                    $tiny_pass(p)
+                } else if sgd::tiny_fits::<$v>(p.layers) {
                     sgd::tiny_pass::<$v>(p)
                 } else {
                     sgd::pass::<sgd::SimdOps<$v>>(p)
