@@ -147,9 +147,12 @@ fn train_hash(kernels: Kernels, shape: &Shape, d: &Data, cfg: &TrainConfig, with
     h
 }
 
-/// Every case: its name and a function of the kernel set that gives its hash.
-fn cases() -> Vec<(String, Box<dyn Fn(Kernels) -> u64>)> {
-    let mut out: Vec<(String, Box<dyn Fn(Kernels) -> u64>)> = Vec::new();
+/// A named case: a function of the kernel set that gives its hash.
+type Case = (String, Box<dyn Fn(Kernels) -> u64>);
+
+/// Every case.
+fn cases() -> Vec<Case> {
+    let mut out: Vec<Case> = Vec::new();
     for (si, shape) in SHAPES.iter().enumerate() {
         let n_in = shape.layers[0];
         let n_out = *shape.layers.last().unwrap();
