@@ -17,6 +17,8 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
+ort.set_default_logger_severity(3)
+
 RTOL = 1e-5
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 

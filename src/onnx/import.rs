@@ -421,12 +421,16 @@ pub(crate) fn network_of(model: &ModelProto) -> Result<Network> {
         .graph
         .as_ref()
         .ok_or_else(|| refuse("the model has no graph".into()))?;
-    if let Some(op) = model
+    let Some(op) = model
         .opset_import
         .iter()
         .find(|o| o.domain.is_empty() || o.domain == "ai.onnx")
-        && op.version < 7
-    {
+    else {
+        return Err(refuse(
+            "the model imports no version of the default operator set".into(),
+        ));
+    };
+    if op.version < 7 {
         return Err(refuse(format!(
             "opset {} (Gemm is read from opset 7 on)",
             op.version
