@@ -253,12 +253,12 @@ fn c_functions_export_and_import() {
         nnet_network_free(back);
 
         // a corrupt buffer: NNET_ERR_FORMAT and *out untouched
-        let mut untouched = 0x1 as *mut NnetNetwork;
+        let mut untouched = ptr::dangling_mut::<NnetNetwork>();
         assert_eq!(
             nnet_import_onnx_from_buffer(buf, len / 2, &mut untouched),
             NNET_ERR_FORMAT
         );
-        assert_eq!(untouched, 0x1 as *mut NnetNetwork);
+        assert_eq!(untouched, ptr::dangling_mut::<NnetNetwork>());
         nnet_buffer_free(buf, len);
         assert_eq!(
             nnet_export_onnx_to_buffer(net, ptr::null_mut(), &mut len),

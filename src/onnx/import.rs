@@ -65,7 +65,7 @@ fn decode_tensor(t: &TensorProto) -> std::result::Result<Constant, String> {
         dims.push(d);
     }
     let values = if !t.raw_data.is_empty() {
-        if t.raw_data.len() / 4 != count || t.raw_data.len() % 4 != 0 {
+        if t.raw_data.len() / 4 != count || !t.raw_data.len().is_multiple_of(4) {
             return Err(format!(
                 "tensor \"{}\" of {count} values has {} raw bytes",
                 t.name,
@@ -252,7 +252,7 @@ impl<'a> Reader<'a> {
                 let mut trans_b = false;
                 for a in &node.attribute {
                     match (a.name.as_str(), attribute_value(a)) {
-                        ("alpha" | "beta", Some(Value::Float(v))) if v == 1.0 => {}
+                        ("alpha" | "beta", Some(Value::Float(1.0))) => {}
                         ("transA", Some(Value::Int(0))) => {}
                         ("transB", Some(Value::Int(t @ (0 | 1)))) => trans_b = t == 1,
                         _ => {
