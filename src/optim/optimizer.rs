@@ -208,8 +208,8 @@ fn finite(name: &str, what: &str, v: f32) -> Result<()> {
     if v.is_finite() {
         Ok(())
     } else {
-        Err(Error::NonFinite(format!(
-            "{name}: {what} is {v} (must be finite)"
+        Err(Error::InvalidArgument(format!(
+            "{name}: {what} must be finite, got {v}"
         )))
     }
 }

@@ -3,6 +3,7 @@
 use super::Optimizer;
 use crate::error::{Error, Result, try_zeroed};
 use crate::kernels::{Kernels, UpdateStep};
+use crate::network::Network;
 
 /// The per-weight state of an [`Optimizer`] for one training run: the step counter `t` and up
 /// to two vectors as long as the weights (momentum and Nesterov: `v`; Adam and AdamW: `m`
@@ -57,6 +58,27 @@ impl OptimizerState {
         Ok(state)
     }
 
+    /// The state of `optimizer` for the weights of `net`, with the network's kernel set.
+    pub fn for_network(optimizer: Optimizer, net: &Network) -> Result<OptimizerState> {
+        OptimizerState::with_kernels(optimizer, net.num_weights(), net.kernels())
+    }
+
+    /// [`OptimizerState::step`] on the weights of `net` (for programs that compute the mean
+    /// gradient themselves, e.g. with [`Network::gradient`] summed across processes).
+    ///
+    /// ```
+    /// use nnet::{Network, Optimizer, OptimizerState, Output};
+    /// let mut net = Network::new(&[2, 3, 1], Output::Linear, 1, 0.5).unwrap();
+    /// let mut state = OptimizerState::for_network(Optimizer::momentum(), &net).unwrap();
+    /// let before = net.weights().to_vec();
+    /// let g = vec![1.0; net.num_weights()];
+    /// state.step_network(&mut net, &g, 0.1).unwrap();
+    /// assert!((net.weights()[0] - (before[0] - 0.1)).abs() < 1e-6);
+    /// ```
+    pub fn step_network(&mut self, net: &mut Network, grad: &[f32], eta: f32) -> Result<()> {
+        self.step(net.weights_mut(), grad, eta)
+    }
+
     /// The optimizer.
     pub fn optimizer(&self) -> &Optimizer {
         &self.optimizer
@@ -104,11 +126,9 @@ impl OptimizerState {
             )));
         }
         if !self.optimizer.is_full_batch() && !(eta.is_finite() && eta > 0.0) {
-            return Err(if eta.is_finite() {
-                Error::InvalidArgument(format!("learning rate must be > 0, got {eta}"))
-            } else {
-                Error::NonFinite(format!("learning rate is {eta} (must be finite)"))
-            });
+            return Err(Error::InvalidArgument(format!(
+                "learning rate must be finite and > 0, got {eta}"
+            )));
         }
         let t = self.t + 1;
         let step = self.update_step(eta, t);
