@@ -165,7 +165,7 @@ fn gradient(k: usize) -> Vec<f32> {
     (0..N)
         .map(|i| {
             let u = g.uniform();
-            if (i + k) % 11 == 0 { 0.0 } else { u }
+            if (i + k).is_multiple_of(11) { 0.0 } else { u }
         })
         .collect()
 }

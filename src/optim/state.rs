@@ -11,12 +11,8 @@ use crate::network::Network;
 /// reset for every restart.
 ///
 /// Each [`OptimizerState::step`] is one fused pass of the update kernel over the weights,
-/// the gradient and the state. Measured per step on 784-256-256-10 (269,322 weights) with
-/// `cargo bench --bench update` (AMD EPYC Zen 4, AVX-512 kernel set, one thread):
-///
-/// | optimizer | state floats per weight | time per step |
-/// | --- | ---: | ---: |
-/// | sgd | 0 | see `benches/update.rs` |
+/// the gradient and the state; its measured cost per optimizer is in the [`super`] module
+/// documentation.
 #[derive(Debug, Clone)]
 pub struct OptimizerState {
     optimizer: Optimizer,
@@ -125,7 +121,8 @@ impl OptimizerState {
                 grad.len()
             )));
         }
-        if !self.optimizer.is_full_batch() && !(eta.is_finite() && eta > 0.0) {
+        let rate_ok = eta.is_finite() && eta > 0.0;
+        if !rate_ok && !self.optimizer.is_full_batch() {
             return Err(Error::InvalidArgument(format!(
                 "learning rate must be finite and > 0, got {eta}"
             )));
