@@ -8,6 +8,7 @@
 //! - [`Network::gradient`]: backprop, `E_in`, `E_aug` with L2, L1 or weight elimination.
 //! - [`Network::train`]: SGD and mini-batch gradient descent, early stopping, restarts.
 //! - [`kernels`]: the matrix-vector, rank-1 and tanh kernels, one set per instruction set.
+//! - [`distributed`]: data-parallel training across processes (MPI with the feature `mpi`).
 //! - [`data`]: [`Dataset`] and loaders for CSV, FANN and IDX (MNIST) files.
 //! - [`TrainReport::write_svg`], [`TrainReport::write_csv`]: learning curves.
 //!
@@ -27,6 +28,7 @@
 
 pub mod capi;
 pub mod data;
+pub mod distributed;
 pub mod error;
 mod gradient;
 pub mod kernels;
