@@ -8,7 +8,8 @@
 //! ```
 //!
 //! `--batch` is the batch of each rank (the global batch is ranks x batch). Rank 0 prints the
-//! per-epoch `E_in` and `E_val`, the epoch time and the time in the gradient allreduce, and at
+//! per-epoch `E_in` and `E_val`, the epoch time, the time in the gradient allreduce and in the
+//! wait for the slowest rank before it (a barrier, to tell the two apart), and at
 //! the end the share of the step time spent in communication; it alone writes `--save` (the
 //! checkpoint of the kept epoch) and `--csv`.
 
@@ -17,19 +18,22 @@ use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use mpi::traits::CommunicatorCollectives;
 use nnet::distributed::{self, Collective, DistributedConfig, LocalData, Mpi, Shard, mpi};
 use nnet::{Network, Order, Output, TrainConfig};
 
 const INPUTS: usize = 784;
 const CLASSES: usize = 10;
 
-/// A collective that measures the time in the gradient sums.
-struct Timed<C> {
-    inner: C,
+/// MPI ranks that measure the time of the gradient sums, split into the wait for the slowest
+/// rank (a barrier first) and the allreduce itself.
+struct Timed {
+    inner: Mpi,
+    wait: Cell<f64>,
     allreduce: Cell<f64>,
 }
 
-impl<C: Collective> Collective for Timed<C> {
+impl Collective for Timed {
     fn rank(&self) -> usize {
         self.inner.rank()
     }
@@ -37,6 +41,9 @@ impl<C: Collective> Collective for Timed<C> {
         self.inner.size()
     }
     fn allreduce_sum(&self, buf: &mut [f32]) {
+        let t = Instant::now();
+        self.inner.communicator().barrier();
+        self.wait.set(self.wait.get() + t.elapsed().as_secs_f64());
         let t = Instant::now();
         self.inner.allreduce_sum(buf);
         self.allreduce
@@ -133,6 +140,7 @@ fn main() {
     let universe = mpi::initialize().expect("MPI initializes once");
     let c = Timed {
         inner: Mpi::new(universe.world()),
+        wait: Cell::new(0.0),
         allreduce: Cell::new(0.0),
     };
     let rank0 = c.rank() == 0;
@@ -179,7 +187,7 @@ fn main() {
             args.batch * c.size(),
             net.kernels().isa().name()
         );
-        println!("epoch      E_in     E_val   epoch_s  allreduce_s");
+        println!("epoch      E_in     E_val   epoch_s  allreduce_s  wait_s");
     }
     let data = LocalData {
         x: &x,
@@ -188,20 +196,23 @@ fn main() {
     };
     let mut t_epoch = Instant::now();
     let mut comm_before = 0.0;
+    let mut wait_before = 0.0;
     let result =
         distributed::train_distributed(&mut net, data, &cfg, &c, distributed::sgd, |info, _| {
-            let comm = c.allreduce.get();
+            let (comm, wait) = (c.allreduce.get(), c.wait.get());
             if rank0 {
                 println!(
-                    "{:5} {:9.5} {:9.5} {:9.3} {:12.4}",
+                    "{:5} {:9.5} {:9.5} {:9.3} {:12.4} {:7.4}",
                     info.epoch,
                     info.train_error,
                     info.validation_error,
                     t_epoch.elapsed().as_secs_f64(),
-                    comm - comm_before
+                    comm - comm_before,
+                    wait - wait_before
                 );
             }
             comm_before = comm;
+            wait_before = wait;
             t_epoch = Instant::now();
             ControlFlow::Continue(())
         });
@@ -209,17 +220,18 @@ fn main() {
         Ok(r) => {
             if rank0 {
                 println!(
-                    "kept epoch {} (E_in {:.5}, E_val {:.5}); {} steps, {:.2} ms a step, \
-                     communication {:.1}% of the step time ({:.3} ms a step in the allreduce of \
-                     {} floats)",
+                    "kept epoch {} (E_in {:.5}, E_val {:.5}); {} steps, {:.2} ms a step; \
+                     communication {:.1}% of the step time: {:.3} ms a step in the allreduce of \
+                     {} floats, {:.3} ms waiting for the slowest rank",
                     r.report.best_epoch,
                     r.report.train_error,
                     r.report.validation_error,
                     r.steps,
                     1e3 * r.step_seconds / r.steps as f64,
                     100.0 * r.allreduce_seconds / r.step_seconds,
-                    1e3 * r.allreduce_seconds / r.steps as f64,
-                    net.num_weights()
+                    1e3 * c.allreduce.get() / r.steps as f64,
+                    net.num_weights(),
+                    1e3 * c.wait.get() / r.steps as f64
                 );
                 if let Some(p) = &args.csv
                     && let Err(e) = r.report.write_csv(p)

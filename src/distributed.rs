@@ -641,9 +641,9 @@ mod mpi_impl {
         pub fn new(comm: SimpleCommunicator) -> Mpi {
             let lib = mpi::environment::library_version().unwrap_or_default();
             let in_place = if lib.starts_with("Open MPI") {
-                Some(1usize as *const c_void)
+                Some(std::ptr::without_provenance::<c_void>(1))
             } else if lib.contains("MPICH") {
-                Some(usize::MAX as *const c_void)
+                Some(std::ptr::without_provenance::<c_void>(usize::MAX))
             } else {
                 None
             };
