@@ -16,9 +16,9 @@
 //!
 //! With a given number of ranks a run is deterministic: every rank's sum visits its rows in a
 //! fixed order, the allreduce of a fixed number of ranks adds the partial sums in a fixed
-//! order (Open MPI and MPICH pick the algorithm from the message size and the rank count
-//! only), and every rank receives the same bits, which every epoch checks (training fails
-//! with an error rather than going on with ranks whose weights differ).
+//! order (Open MPI and MPICH choose the algorithm from the message size and the job layout),
+//! and every rank receives the same bits, which every epoch checks (training fails with an
+//! error rather than going on with ranks whose weights differ).
 //!
 //! Against [`Network::train`] with the same global batch and row order
 //! ([`Shard::global_order`], batch `P x b`), the result is equal to float32 rounding, not bit
@@ -514,6 +514,13 @@ where
             }
         }
         collective.allreduce_sum_f64(&mut sums);
+        if !collective.all_equal(fingerprint(net.weights())) {
+            net.weights_mut().copy_from_slice(&st.snapshot);
+            return Err(Error::Diverged(format!(
+                "the ranks hold different weights after epoch {epoch}: the allreduce did not \
+                 give every rank the same sums"
+            )));
+        }
         let train_error = sums[0] / total_rows as f64;
         if !train_error.is_finite() {
             net.weights_mut().copy_from_slice(&st.snapshot);

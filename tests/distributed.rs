@@ -22,6 +22,8 @@ struct Shared {
 
 struct Group {
     size: usize,
+    /// Rank 1's gradient sums come out 1e-3 off in their first value (a broken allreduce).
+    skew_rank1: bool,
     state: Mutex<Shared>,
     turn: Condvar,
 }
@@ -82,6 +84,9 @@ impl Collective for ThreadRank {
                 }
             }
         }
+        if self.group.skew_rank1 && self.rank == 1 {
+            buf[0] += 1e-3;
+        }
         self.barrier();
     }
     fn allreduce_sum_f64(&self, buf: &mut [f64]) {
@@ -125,8 +130,13 @@ impl Collective for ThreadRank {
 
 /// Runs `f` on `size` thread ranks; a panic on any rank fails the test (the others stop).
 fn on_threads(size: usize, f: fn(&dyn Collective)) {
+    on_group(size, false, f)
+}
+
+fn on_group(size: usize, skew_rank1: bool, f: fn(&dyn Collective)) {
     let group = Arc::new(Group {
         size,
+        skew_rank1,
         state: Mutex::new(Shared {
             f32s: vec![Vec::new(); size],
             f64s: vec![Vec::new(); size],
@@ -201,4 +211,35 @@ fn shards_cover_every_row_once() {
         [4.0, 5.0, 6.0, 7.0]
     );
     assert!(s.slice(&[0.0; 7], 2).is_err());
+}
+
+#[test]
+fn ranks_whose_weights_part_stop_with_an_error() {
+    on_group(2, true, |c| {
+        use nnet::Regularization;
+        use nnet::distributed::{self, DistributedConfig, LocalData};
+        use std::ops::ControlFlow;
+        let (x, y) = data_parallel::data(data_parallel::ROWS, 1);
+        let shard = Shard::of(c, data_parallel::ROWS).unwrap();
+        let local = LocalData {
+            x: shard.slice(&x, data_parallel::LAYERS[0]).unwrap(),
+            y: shard.slice(&y, data_parallel::LAYERS[2]).unwrap(),
+            validation: None,
+        };
+        let cfg = DistributedConfig {
+            train: data_parallel::config(3, Regularization::none()),
+            checkpoint: None,
+        };
+        let mut net = data_parallel::network();
+        let e =
+            distributed::train_distributed(&mut net, local, &cfg, c, distributed::sgd, |_, _| {
+                ControlFlow::Continue(())
+            })
+            .unwrap_err();
+        assert!(matches!(e, nnet::Error::Diverged(_)), "{e}");
+        assert!(
+            e.message().contains("different weights after epoch 1"),
+            "{e}"
+        );
+    });
 }
