@@ -680,6 +680,49 @@ void nnet_buffer_free(uint8_t *buf, size_t len);
 NnetStatus nnet_load_from_buffer(const uint8_t *buf, size_t len, struct NnetNetwork **out);
 
 /**
+ * Writes the network as an ONNX model (SPEC section 9: `Gemm`/`Tanh` layers with the
+ * network's standardization) to the file `path` (NUL-terminated), replacing an existing
+ * file.
+ *
+ * # Safety
+ * `net` must be a live handle that no thread changes during the call; `path` a
+ * NUL-terminated string.
+ */
+NnetStatus nnet_export_onnx(const struct NnetNetwork *net, const char *path);
+
+/**
+ * The bytes `nnet_export_onnx` would write, in a new buffer: `*out` receives the buffer and
+ * `*len` its length. Free it with `nnet_buffer_free(*out, *len)` (not with `free`). On
+ * failure neither is written.
+ *
+ * # Safety
+ * `net` must be a live handle that no thread changes during the call; `out` and `len`
+ * writable.
+ */
+NnetStatus nnet_export_onnx_to_buffer(const struct NnetNetwork *net, uint8_t **out, size_t *len);
+
+/**
+ * Reads a network from an ONNX file. On success `*out` receives a new handle to free with
+ * `nnet_network_free`. A missing file is `NNET_ERR_IO`; bytes that are not ONNX and a graph
+ * that is not an MLP of the accepted form are `NNET_ERR_FORMAT`, with a message naming the
+ * first node that cannot be read; `*out` is then not written.
+ *
+ * # Safety
+ * `path` must be a NUL-terminated string and `out` writable.
+ */
+NnetStatus nnet_import_onnx(const char *path, struct NnetNetwork **out);
+
+/**
+ * Reads a network from `len` bytes of an ONNX model, as `nnet_import_onnx` does. On success
+ * `*out` receives a new handle to free with `nnet_network_free`; on failure it is not
+ * written.
+ *
+ * # Safety
+ * `buf` must point to `len` readable bytes and `out` be writable.
+ */
+NnetStatus nnet_import_onnx_from_buffer(const uint8_t *buf, size_t len, struct NnetNetwork **out);
+
+/**
  * `y[i] = tanh(x[i])` for `i < n` with the fast tanh kernel (NaN stays NaN, -0 stays -0,
  * large inputs saturate to exactly +-1). `x == y` computes in place; otherwise the buffers
  * must not overlap.

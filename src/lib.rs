@@ -34,6 +34,7 @@ mod gradient;
 pub mod kernels;
 pub mod model_file;
 mod network;
+pub mod onnx;
 mod regularization;
 mod report;
 mod rng;

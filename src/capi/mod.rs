@@ -30,6 +30,8 @@ pub mod train;
 
 pub mod io;
 
+pub mod onnx;
+
 pub mod kernels;
 
 pub mod data;
@@ -38,6 +40,7 @@ pub use data::*;
 pub use io::*;
 pub use kernels::*;
 pub use network::*;
+pub use onnx::*;
 pub use train::*;
 
 /// The result of a call: `NNET_OK` or one of the `NNET_ERR_*` codes.
