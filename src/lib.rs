@@ -9,6 +9,7 @@
 //! - [`Network::train`]: SGD and mini-batch gradient descent, early stopping, restarts.
 //! - [`optim`]: momentum, Nesterov, Adam, AdamW and iRPROP-, learning-rate schedules.
 //! - [`kernels`]: the matrix-vector, rank-1 and tanh kernels, one set per instruction set.
+//! - [`distributed`]: data-parallel training across processes (MPI with the feature `mpi`).
 //! - [`data`]: [`Dataset`] and loaders for CSV, FANN and IDX (MNIST) files.
 //! - [`TrainReport::write_svg`], [`TrainReport::write_csv`]: learning curves.
 //!
@@ -28,6 +29,7 @@
 
 pub mod capi;
 pub mod data;
+pub mod distributed;
 pub mod error;
 mod gradient;
 pub mod kernels;
