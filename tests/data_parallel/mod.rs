@@ -328,10 +328,20 @@ fn checkpoint_is_written_by_rank_0(c: &dyn Collective) {
             vshard.slice(&vy, LAYERS[2]).unwrap(),
         )),
     };
+    // groups in one process (tests run in parallel) each take a fresh number from rank 0
+    static GROUPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut group = [0u8; 8];
+    if c.rank() == 0 {
+        group = GROUPS
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .to_le_bytes();
+    }
+    c.broadcast(0, &mut group);
     let path = std::env::temp_dir().join(format!(
-        "nnet-checkpoint-{}-{}.nnet",
+        "nnet-checkpoint-{}-{}-{}.nnet",
         c.size(),
-        std::process::id()
+        std::process::id(),
+        u64::from_le_bytes(group)
     ));
     // every rank must use rank 0's path: only rank 0 writes
     let mut net = network();
