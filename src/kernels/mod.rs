@@ -39,6 +39,7 @@
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
 pub(crate) mod aligned;
+pub mod cpu;
 pub mod gemm;
 mod generic;
 mod portable;

@@ -40,9 +40,12 @@
 //! ```
 
 pub(crate) mod micro;
+pub mod plan;
 
+use super::cpu::CacheInfo;
 use super::{Kernels, TanhFn};
 use crate::error::{Error, Result};
+pub use plan::Plan;
 
 /// The micro-kernel signature: see [`micro::tile`].
 pub(crate) type TileFn = unsafe fn(
@@ -889,6 +892,48 @@ impl Kernels {
     /// The register tile of this table's GEMM micro-kernel: `(rows, columns)`.
     pub fn gemm_tile(&self) -> (usize, usize) {
         (self.gemm.mr, self.gemm.nr)
+    }
+
+    /// The GEMM blocking in use: `(kc, mc, nc)` (see [`plan`]).
+    pub fn gemm_blocking(&self) -> (usize, usize, usize) {
+        (self.gemm.kc, self.gemm.mc, self.gemm.nc)
+    }
+
+    /// The blocking [`Plan`] of this table's tile on the caches of this CPU
+    /// ([`CacheInfo::detect`]).
+    pub fn gemm_plan(&self) -> Plan {
+        Plan::new(&CacheInfo::detect(), self.gemm.mr, self.gemm.nr)
+    }
+
+    /// This table with its GEMM blocked as `plan` says. The blocking changes the grouping of
+    /// the sums over k (and so the last bits of results) when it changes `kc`.
+    ///
+    /// Errors when the plan is for another tile or a size is zero or not a multiple of the
+    /// tile.
+    pub fn with_gemm_plan(self, plan: &Plan) -> Result<Kernels> {
+        let g = self.gemm;
+        let b = plan.blocking();
+        if (plan.mr, plan.nr) != (g.mr, g.nr)
+            || b.kc == 0
+            || b.mc == 0
+            || b.nc == 0
+            || !b.mc.is_multiple_of(g.mr)
+            || !b.nc.is_multiple_of(g.nr)
+        {
+            return Err(Error::InvalidArgument(format!(
+                "gemm plan {plan:?} does not fit the {} x {} tile",
+                g.mr, g.nr
+            )));
+        }
+        Ok(Kernels {
+            gemm: Gemm {
+                kc: b.kc,
+                mc: b.mc,
+                nc: b.nc,
+                ..g
+            },
+            ..self
+        })
     }
 
     /// `C = beta C + alpha A B` for an `m x k` A, a `k x n` B and an `m x n` C, any strides.
