@@ -82,6 +82,7 @@ impl CacheInfo {
 
 /// Decodes one subleaf of CPUID leaf 4 or 0x8000001D (same layout): `Some((level, cache))`
 /// for a data or unified cache, `None` for an instruction cache or the end of the list.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // used by the x86_64 detection
 pub(crate) fn decode_cache_leaf(eax: u32, ebx: u32, ecx: u32) -> Option<(u32, Cache)> {
     let kind = eax & 0x1f;
     if kind != 1 && kind != 3 {
