@@ -46,12 +46,14 @@ mod portable;
 pub mod scalar;
 pub(crate) mod sgd;
 mod tanh;
+pub mod update;
 mod vector;
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
 
 use crate::error::{Error, Result};
 use std::sync::OnceLock;
+pub use update::UpdateStep;
 
 /// An instruction set that nnet has kernels for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -161,6 +163,7 @@ type MatvecTRank1Fn = unsafe fn(&mut [f32], usize, usize, &[f32], f32, &[f32], &
 type TanhFn = unsafe fn(&mut [f32]);
 type Rank1MatvecFn = unsafe fn(&mut [f32], usize, usize, f32, &[f32], &[f32], &[f32], &mut [f32]);
 type SgdPassFn = unsafe fn(&mut sgd::SgdPass) -> Option<f64>;
+type UpdateFn = unsafe fn(&UpdateStep, &mut [f32], &[f32], &mut [f32], &mut [f32]);
 
 /// A table of kernels for one instruction set.
 ///
@@ -176,6 +179,7 @@ pub struct Kernels {
     rank1_update_matvec: Rank1MatvecFn,
     tanh: TanhFn,
     sgd_pass: SgdPassFn,
+    update: UpdateFn,
     gemm: gemm::Gemm,
 }
 
@@ -204,6 +208,7 @@ macro_rules! kernel_table {
             rank1_update_matvec: $($m)::+::rank1_update_matvec,
             tanh: $($m)::+::tanh,
             sgd_pass: $($m)::+::sgd_pass,
+            update: $($m)::+::update,
             // SAFETY: the caller of the macro checked that the CPU runs the instruction set.
             gemm: unsafe { gemm::Gemm::new($($m)::+::GEMM, $($m)::+::GEMM_BLOCKING) },
         }
@@ -222,6 +227,7 @@ impl Kernels {
             rank1_update_matvec: scalar::rank1_update_matvec,
             tanh: scalar::tanh,
             sgd_pass: scalar::sgd_pass,
+            update: scalar::update,
             // SAFETY: the portable lanes need no instruction set.
             gemm: unsafe { gemm::Gemm::new(portable::GEMM, portable::GEMM_BLOCKING) },
         }
@@ -341,6 +347,41 @@ impl Kernels {
         p.check();
         // SAFETY: the ISA is available (construction of `self`) and the shapes were checked.
         unsafe { (self.sgd_pass)(p) }
+    }
+
+    /// One optimizer step over every weight in one fused pass (see [`update`]): `w`, `g` and
+    /// the `step.state_vectors()` state vectors `s1`, `s2` have one length; a state slice the
+    /// rule does not use may have any length. Every kernel set gives bitwise equal results.
+    ///
+    /// ```
+    /// use nnet::kernels::{Kernels, UpdateStep};
+    /// let k = Kernels::selected();
+    /// let mut w = [1.0, 2.0, 3.0];
+    /// let mut v = [0.0; 3];
+    /// let step = UpdateStep::Momentum { eta: 0.5, mu: 0.9 };
+    /// k.update(&step, &mut w, &[2.0, 0.0, -2.0], &mut v, &mut []).unwrap();
+    /// assert_eq!((w, v), ([0.0, 2.0, 4.0], [2.0, 0.0, -2.0]));
+    /// ```
+    pub fn update(
+        &self,
+        step: &UpdateStep,
+        w: &mut [f32],
+        g: &[f32],
+        s1: &mut [f32],
+        s2: &mut [f32],
+    ) -> Result<()> {
+        let n = w.len();
+        check_len(g.len(), n, "update gradient g")?;
+        let ns = step.state_vectors();
+        if ns >= 1 {
+            check_len(s1.len(), n, "update state s1")?;
+        }
+        if ns >= 2 {
+            check_len(s2.len(), n, "update state s2")?;
+        }
+        // SAFETY: the ISA is available (construction of `self`) and the lengths were checked.
+        unsafe { (self.update)(step, w, g, s1, s2) };
+        Ok(())
     }
 
     /// In-place `tanh` of every element, within 2 ULP of the exact value.

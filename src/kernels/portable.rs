@@ -88,6 +88,11 @@ unsafe impl Vector for Lanes8 {
     }
 
     #[inline(always)]
+    fn sqrt(self) -> Self {
+        self.map(f32::sqrt)
+    }
+
+    #[inline(always)]
     fn hsum(self) -> f32 {
         self.0.iter().sum()
     }
