@@ -163,6 +163,21 @@ fn main() {
         .build()
         .unwrap();
     let isa = net.kernels().isa();
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, m)| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    eprintln!(
+        "cpu: {cpu}; kernels {isa}; {:?}; gemm blocking (kc, mc, nc) {:?}; {:?}",
+        nnet::kernels::cpu::CacheInfo::detect(),
+        net.kernels().gemm_blocking(),
+        net.kernels().gemm_plan()
+    );
     let mut rates = Vec::new();
     let mut cpu_rates = Vec::new();
     if a.infer {

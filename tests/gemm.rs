@@ -330,3 +330,42 @@ fn random_data_agrees_with_f64_within_rounding() {
         }
     }
 }
+
+#[test]
+fn a_planned_blocking_keeps_the_product_and_rejects_other_tiles() {
+    for k in tables() {
+        let plan = k.gemm_plan();
+        assert_eq!((plan.mr, plan.nr), k.gemm_tile());
+        let kp = k.with_gemm_plan(&plan).unwrap();
+        assert_eq!(kp.gemm_blocking(), (plan.kc, plan.mc, plan.nc));
+        // integer-valued operands: every blocking gives the exact product
+        let (m, kk, n) = (37, 1100, 45);
+        let a: Vec<f32> = (0..m * kk).map(|i| ((i * 7) % 5) as f32 - 2.0).collect();
+        let b: Vec<f32> = (0..kk * n).map(|i| ((i * 3) % 7) as f32 - 3.0).collect();
+        let run = |k: &Kernels| {
+            let mut c = vec![0.0f32; m * n];
+            let mut s = k.gemm_scratch().unwrap();
+            k.gemm(
+                1.0,
+                MatRef::row_major(&a, m, kk).unwrap(),
+                MatRef::row_major(&b, kk, n).unwrap(),
+                0.0,
+                MatMut::row_major(&mut c, m, n).unwrap(),
+                &mut s,
+            )
+            .unwrap();
+            c
+        };
+        assert_eq!(run(&k), run(&kp), "{:?} {plan:?}", k.isa());
+        let other = nnet::kernels::gemm::Plan {
+            mr: plan.mr + 1,
+            ..plan
+        };
+        assert!(k.with_gemm_plan(&other).is_err());
+        let ragged = nnet::kernels::gemm::Plan {
+            mc: plan.mc + 1,
+            ..plan
+        };
+        assert!(k.with_gemm_plan(&ragged).is_err());
+    }
+}

@@ -924,74 +924,6 @@ pub(crate) unsafe fn rank1_update_matvec<V: Vector>(
 // ---------------------------------------------------------------------------------------------
 // tanh
 
-/// Below this |x| tanh uses the odd polynomial, above it the exponential form.
-pub(crate) const TANH_SMALL: f32 = 0.625;
-/// |x| is clamped to this before the exponential form: tanh rounds to exactly 1 in f32 for
-/// |x| > 13 ln 2 = 9.0109..., and the clamp keeps `exp` finite.
-pub(crate) const TANH_CLAMP: f32 = 9.125;
-/// `tanh(x) = x + x^3 P(x^2)` on `|x| < TANH_SMALL`: near-minimax coefficients of P for the
-/// relative error of the result (about 0.003 ULP from the polynomial itself).
-const TANH_P: [f32; 6] = [
-    -0.333_333_3,
-    0.133_332_06,
-    -0.053_946_763,
-    0.021_700_7,
-    -0.008_177_395,
-    0.002_142_958_8,
-];
-/// `exp(r) = 1 + r + r^2 Q(r)` on `|r| <= ln(2)/2`: near-minimax coefficients of Q for the
-/// relative error (about 0.05 ULP from the polynomial itself).
-const EXP_Q: [f32; 5] = [
-    0.499_999_94,
-    0.166_665_21,
-    0.041_668_39,
-    0.008_368_71,
-    0.001_381_461,
-];
-const LOG2_E: f32 = std::f32::consts::LOG2_E;
-/// `ln 2` as the nearest f32 and the rest: with `2|x| >= 1.25`, `2|x| - k * LN2_HI` is exact in
-/// f32 (fused multiply-add), so the reduced argument carries only the rounding of the second
-/// step.
-const LN2_HI: f32 = std::f32::consts::LN_2;
-const LN2_LO: f32 = -1.904_654_2e-9;
-/// `1.5 * 2^23 + 127`: adding it rounds to an integer `k` held in the low mantissa bits as the
-/// biased exponent `k + 127` (see [`Vector::pow2_from_biased`]).
-const ROUND_MAGIC: f32 = 12_583_039.0;
-
-/// tanh of every lane within 2 ULP (see the module docs of `kernels` for the contract):
-/// odd polynomial below [`TANH_SMALL`], `1 - 2 / (exp(2|x|) + 1)` above, the sign of `x`
-/// restored at the end (so `-0.0` stays `-0.0`), NaN passed through by the clamp.
-#[inline(always)]
-pub(crate) fn tanh_vec<V: Vector>(x: V) -> V {
-    // SAFETY: a value of `V` exists, so the CPU runs its instruction set.
-    let c = |v: f32| unsafe { V::splat(v) };
-    let a = x.abs();
-    let sign = x.sign_bit();
-    // small |x|: a + a^3 P(a^2); exact for tiny a, where a^3 P vanishes below half an ULP
-    let a2 = a.mul(a);
-    let mut p = c(TANH_P[5]);
-    for &k in TANH_P[..5].iter().rev() {
-        p = p.mul_add(a2, c(k));
-    }
-    let small = a.mul_add(a2.mul(p), a);
-    // large |x|: 1 - 2 / (exp(2b) + 1), b = min(a, clamp) (NaN passes through the min)
-    let b = c(TANH_CLAMP).min_or_nan(a);
-    let y = b.add(b);
-    let kb = y.mul_add(c(LOG2_E), c(ROUND_MAGIC));
-    let k = kb.sub(c(ROUND_MAGIC));
-    let r = k.mul_add(c(-LN2_HI), y);
-    let r = k.mul_add(c(-LN2_LO), r);
-    let mut q = c(EXP_Q[4]);
-    for &e in EXP_Q[..4].iter().rev() {
-        q = q.mul_add(r, c(e));
-    }
-    let er = r.mul(r).mul_add(q, r).add(c(1.0));
-    let e2b = er.mul(kb.pow2_from_biased());
-    let t = c(2.0).div(e2b.add(c(1.0)));
-    let large = c(1.0).sub(t);
-    a.select_lt(c(TANH_SMALL), small, large).or(sign)
-}
-
 /// In-place tanh of every element.
 ///
 /// # Safety
@@ -1025,17 +957,129 @@ pub(crate) unsafe fn tanh<V: Vector>(v: &mut [f32]) {
 
 /// Defines the kernel entry points of one instruction set: `#[target_feature]` wrappers that
 /// instantiate the generic algorithms with the vector type `$v`.
+///
+/// - `instantiate!(V, "features", "name", gemm: { ... })`: the vector kernels, the per-sample
+///   SGD pass and the GEMM micro-kernel;
+/// - `tiny: T, pass,` after the name: networks that fit in the lanes of the narrower `T` take
+///   `pass` (another set's SGD pass), before those that fit in `V`;
+/// - `instantiate!(@gemm V, [], "name", ...)`: the GEMM micro-kernel alone, without a
+///   `#[target_feature]` (the portable lanes of the scalar set).
+///
+/// The `gemm` section names the register tile (`rows` of A by `vectors` of `V` columns of B),
+/// the block transpose of the packing ([`super::gemm::Transpose8`]) and the default blocking
+/// `(kc, mc, nc)`, and defines `GEMM` ([`super::gemm::MicroKernel`]) and `GEMM_BLOCKING`
+/// ([`super::gemm::Blocking`]).
 macro_rules! instantiate {
-    ($v:ty, $feature:literal, $name:literal) => {
-        $crate::kernels::generic::instantiate!(
-            $v,
-            $feature,
-            $name,
-            tiny: $v,
-            $crate::kernels::sgd::tiny_pass::<$v>
-        );
+    (
+        @gemm $v:ty, [$($feature:literal)?], $name:literal,
+        rows: $mr:literal,
+        vectors: $nv:literal,
+        transpose: $t:ty,
+        blocking: ($kc:expr, $mc:expr, $nc:expr)
+    ) => {
+        #[doc = concat!("The GEMM micro-kernel of ", $name, ": tiles of ", stringify!($mr), " rows by ", stringify!($nv), " vectors.")]
+        pub(crate) const GEMM: $crate::kernels::gemm::MicroKernel =
+            $crate::kernels::gemm::MicroKernel {
+                mr: $mr,
+                nr: $nv * <$v as $crate::kernels::vector::Vector>::LANES,
+                tile_packed: gemm_tile_packed,
+                tile_rows: gemm_tile_rows,
+                pack_a: gemm_pack_a,
+                pack_b: gemm_pack_b,
+            };
+
+        #[doc = concat!("The blocking of ", $name, "'s GEMM when no plan is given.")]
+        pub(crate) const GEMM_BLOCKING: $crate::kernels::gemm::Blocking =
+            $crate::kernels::gemm::Blocking { kc: $kc, mc: $mc, nc: $nc };
+
+        /// One tile from a packed (or column-major) A panel; see `gemm::micro::tile`.
+        ///
+        /// # Safety
+        #[doc = concat!("The CPU supports ", $name, ", and the pointer contract of `tile` holds.")]
+        $(#[target_feature(enable = $feature)])?
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn gemm_tile_packed(
+            k: usize,
+            a: *const f32,
+            lda: usize,
+            b: *const f32,
+            ldb: usize,
+            c: *mut f32,
+            rsc: usize,
+            csc: usize,
+            m: usize,
+            n: usize,
+            alpha: f32,
+            accumulate: bool,
+        ) {
+            // SAFETY: forwarded contract (the instruction set and the pointers).
+            unsafe {
+                $crate::kernels::gemm::micro::tile::<$v, $mr, $nv, false>(
+                    k, a, lda, b, ldb, c, rsc, csc, m, n, alpha, accumulate,
+                )
+            }
+        }
+
+        /// One tile reading the rows of A in place; see `gemm::micro::tile`.
+        ///
+        /// # Safety
+        #[doc = concat!("The CPU supports ", $name, ", and the pointer contract of `tile` holds.")]
+        $(#[target_feature(enable = $feature)])?
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn gemm_tile_rows(
+            k: usize,
+            a: *const f32,
+            lda: usize,
+            b: *const f32,
+            ldb: usize,
+            c: *mut f32,
+            rsc: usize,
+            csc: usize,
+            m: usize,
+            n: usize,
+            alpha: f32,
+            accumulate: bool,
+        ) {
+            // SAFETY: forwarded contract (the instruction set and the pointers).
+            unsafe {
+                $crate::kernels::gemm::micro::tile::<$v, $mr, $nv, true>(
+                    k, a, lda, b, ldb, c, rsc, csc, m, n, alpha, accumulate,
+                )
+            }
+        }
+
+        /// Packs `src` into panels of the tile's rows; see `gemm::pack_panels`.
+        ///
+        /// # Safety
+        #[doc = concat!("As `gemm::pack_panels`, and the CPU supports ", $name, ".")]
+        $(#[target_feature(enable = $feature)])?
+        unsafe fn gemm_pack_a(src: $crate::kernels::gemm::MatRef, dst: *mut f32, panel_stride: usize) {
+            // SAFETY: forwarded contract.
+            unsafe { $crate::kernels::gemm::pack_panels::<$mr, $t>(src, dst, panel_stride) }
+        }
+
+        /// Packs `src` into panels of the tile's columns; see `gemm::pack_panels`.
+        ///
+        /// # Safety
+        #[doc = concat!("As `gemm::pack_panels` for `src.t()`, and the CPU supports ", $name, ".")]
+        $(#[target_feature(enable = $feature)])?
+        unsafe fn gemm_pack_b(src: $crate::kernels::gemm::MatRef, dst: *mut f32, panel_stride: usize) {
+            // SAFETY: forwarded contract.
+            unsafe {
+                $crate::kernels::gemm::pack_panels::<
+                    { $nv * <$v as $crate::kernels::vector::Vector>::LANES },
+                    $t,
+                >(src.t(), dst, panel_stride)
+            }
+        }
     };
-    ($v:ty, $feature:literal, $name:literal, tiny: $tiny:ty, $tiny_pass:expr) => {
+    (
+        $v:ty, $feature:literal, $name:literal,
+        $(tiny: $tiny:ty, $tiny_pass:expr,)?
+        gemm: { $($gemm:tt)* }
+    ) => {
+        $crate::kernels::generic::instantiate!(@gemm $v, [$feature], $name, $($gemm)*);
+
         #[doc = concat!("`y = W^T x` with ", $name, " (see `kernels::scalar::matvec`).")]
         ///
         /// # Safety
@@ -1131,11 +1175,14 @@ macro_rules! instantiate {
         pub(crate) unsafe fn sgd_pass(p: &mut $crate::kernels::sgd::SgdPass) -> Option<f64> {
             use $crate::kernels::sgd;
             // SAFETY: the caller guarantees the instruction set and the shapes (the instruction
-            // set of `$tiny` is part of it); the small-network pass runs only where it fits.
+            // set of `$tiny` is part of it); a small-network pass runs only where it fits.
             unsafe {
-                if sgd::tiny_fits::<$tiny>(p.layers) {
-                    $tiny_pass(p)
-                } else if sgd::tiny_fits::<$v>(p.layers) {
+                $(
+                    if sgd::tiny_fits::<$tiny>(p.layers) {
+                        return $tiny_pass(p);
+                    }
+                )?
+                if sgd::tiny_fits::<$v>(p.layers) {
                     sgd::tiny_pass::<$v>(p)
                 } else {
                     sgd::pass::<sgd::SimdOps<$v>>(p)
@@ -1175,16 +1222,6 @@ pub(crate) use instantiate;
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-
-    #[test]
-    fn constants_are_consistent() {
-        let ln2 = std::f64::consts::LN_2;
-        assert!((LN2_HI as f64 + LN2_LO as f64 - ln2).abs() < 1e-15);
-        assert_eq!(ROUND_MAGIC, 1.5 * (1u32 << 23) as f32 + 127.0);
-        // tanh rounds to 1 beyond 13 ln 2; the clamp must lie beyond that
-        assert!(TANH_CLAMP as f64 > 13.0 * ln2);
-        assert!(((2.0 * TANH_CLAMP as f64).exp() as f32).is_finite());
-    }
 
     /// Checks every method of `V` lane by lane.
     ///
@@ -1232,10 +1269,15 @@ pub(crate) mod tests {
                 20.0
             );
             assert_eq!(lanes(s(7.0).mul_add(s(3.0), s(1.0)))[0], 22.0);
+            // (1 + 2^-12)^2 = 1 + 2^-11 + 2^-24 rounds to 1 + 2^-11: only a fused multiply-add
+            // keeps the 2^-24
+            let e = 1.0 + 2f32.powi(-12);
+            let fused = lanes(s(e).mul_add(s(e), s(-(1.0 + 2f32.powi(-11)))))[0];
+            assert_eq!(fused, if V::FUSED { 2f32.powi(-24) } else { 0.0 });
             assert_eq!(lanes(s(7.0).div(s(2.0)))[0], 3.5);
             assert_eq!(lanes(s(6.25).sqrt())[0], 2.5);
             for k in -126..=127 {
-                let b = s(k as f32 + ROUND_MAGIC);
+                let b = s(k as f32 + crate::kernels::tanh::ROUND_MAGIC);
                 assert_eq!(lanes(b.pow2_from_biased())[0], 2f32.powi(k), "2^{k}");
             }
         }

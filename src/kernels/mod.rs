@@ -11,7 +11,8 @@
 //!
 //! Each algorithm is written once over a small vector trait and instantiated per instruction
 //! set (AVX2+FMA, AVX-512F, NEON) under `#[target_feature]`; [`scalar`] is the reference that
-//! every set is tested against.
+//! every set is tested against. The GEMM micro-kernel is written once over the same trait and
+//! instantiated by the same macro (the scalar set's over portable eight-lane arrays).
 //!
 //! The matrix kernels process the columns of each row in vectors aligned to the vector size
 //! (a short head and tail go separately), so the grouping of their sums follows the alignment of
@@ -38,10 +39,13 @@
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
 pub(crate) mod aligned;
+pub mod cpu;
 pub mod gemm;
 mod generic;
+mod portable;
 pub mod scalar;
 pub(crate) mod sgd;
+mod tanh;
 pub mod update;
 mod vector;
 #[cfg(target_arch = "x86_64")]
@@ -191,6 +195,26 @@ impl Default for Kernels {
     }
 }
 
+/// The kernel table of the instruction set module `$m` (defined by
+/// `kernels::generic::instantiate!`).
+macro_rules! kernel_table {
+    ($isa:expr, $($m:ident)::+) => {
+        Kernels {
+            isa: $isa,
+            matvec: $($m)::+::matvec,
+            matvec_t: $($m)::+::matvec_t,
+            rank1_update: $($m)::+::rank1_update,
+            matvec_t_rank1: $($m)::+::matvec_t_rank1,
+            rank1_update_matvec: $($m)::+::rank1_update_matvec,
+            tanh: $($m)::+::tanh,
+            sgd_pass: $($m)::+::sgd_pass,
+            update: $($m)::+::update,
+            // SAFETY: the caller of the macro checked that the CPU runs the instruction set.
+            gemm: unsafe { gemm::Gemm::new($($m)::+::GEMM, $($m)::+::GEMM_BLOCKING) },
+        }
+    };
+}
+
 impl Kernels {
     /// The portable reference kernels.
     pub fn scalar() -> Kernels {
@@ -204,7 +228,8 @@ impl Kernels {
             tanh: scalar::tanh,
             sgd_pass: scalar::sgd_pass,
             update: scalar::update,
-            gemm: gemm::Gemm::scalar(),
+            // SAFETY: the portable lanes need no instruction set.
+            gemm: unsafe { gemm::Gemm::new(portable::GEMM, portable::GEMM_BLOCKING) },
         }
     }
 
@@ -213,54 +238,18 @@ impl Kernels {
         if !isa.is_available() {
             return None;
         }
-        let k = match isa {
+        // each arm runs only for an available instruction set (checked above)
+        Some(match isa {
             Isa::Scalar => Kernels::scalar(),
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => Kernels {
-                isa,
-                matvec: x86_64::avx2::matvec,
-                matvec_t: x86_64::avx2::matvec_t,
-                rank1_update: x86_64::avx2::rank1_update,
-                matvec_t_rank1: x86_64::avx2::matvec_t_rank1,
-                rank1_update_matvec: x86_64::avx2::rank1_update_matvec,
-                tanh: x86_64::avx2::tanh,
-                sgd_pass: x86_64::avx2::sgd_pass,
-                update: x86_64::avx2::update,
-                ..Kernels::scalar()
-            },
+            Isa::Avx2 => kernel_table!(isa, x86_64::avx2),
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => Kernels {
-                isa,
-                matvec: x86_64::avx512::matvec,
-                matvec_t: x86_64::avx512::matvec_t,
-                rank1_update: x86_64::avx512::rank1_update,
-                matvec_t_rank1: x86_64::avx512::matvec_t_rank1,
-                rank1_update_matvec: x86_64::avx512::rank1_update_matvec,
-                tanh: x86_64::avx512::tanh,
-                sgd_pass: x86_64::avx512::sgd_pass,
-                update: x86_64::avx512::update,
-                ..Kernels::scalar()
-            },
+            Isa::Avx512 => kernel_table!(isa, x86_64::avx512),
             #[cfg(target_arch = "aarch64")]
-            Isa::Neon => Kernels {
-                isa,
-                matvec: aarch64::neon::matvec,
-                matvec_t: aarch64::neon::matvec_t,
-                rank1_update: aarch64::neon::rank1_update,
-                matvec_t_rank1: aarch64::neon::matvec_t_rank1,
-                rank1_update_matvec: aarch64::neon::rank1_update_matvec,
-                tanh: aarch64::neon::tanh,
-                sgd_pass: aarch64::neon::sgd_pass,
-                update: aarch64::neon::update,
-                ..Kernels::scalar()
-            },
+            Isa::Neon => kernel_table!(isa, aarch64::neon),
             // not compiled for this architecture (and so never available)
             #[allow(unreachable_patterns)]
             _ => return None,
-        };
-        Some(Kernels {
-            gemm: gemm::Gemm::for_isa(isa)?,
-            ..k
         })
     }
 

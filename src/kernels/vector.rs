@@ -1,6 +1,11 @@
-//! The small vector interface that the generic kernels in [`super::generic`] are written
-//! against: one implementation per instruction set (`x86_64::avx2`, `x86_64::avx512`,
-//! `aarch64::neon`), each a thin wrapper over `std::arch` intrinsics.
+//! The small vector interface that the generic kernels (`kernels::generic`, `kernels::sgd`)
+//! and the GEMM micro-kernel (`kernels::gemm::micro`) are written against: one implementation
+//! per instruction set (`x86_64::avx2`, `x86_64::avx512`, `aarch64::neon`), each a thin
+//! `#[repr(transparent)]` wrapper over a `std::arch` register, plus the portable eight lanes of
+//! `kernels::portable` under the scalar set's GEMM.
+//!
+//! The module depends on nothing else of the crate: implementations take their tanh from
+//! `kernels::tanh` (or provide their own).
 //!
 //! Every method is `#[inline(always)]` in the implementations, so that a generic kernel
 //! instantiated inside a `#[target_feature(enable = ...)]` function compiles to straight-line
@@ -15,10 +20,15 @@
 /// # Safety
 /// Implementors must only produce values through the `unsafe` constructors below (the wrapped
 /// register type stays private), so that holding a value implies that the CPU supports the
-/// instruction set, and must implement each operation exactly as documented.
+/// instruction set, and must implement each operation exactly as documented. The type is
+/// `#[repr(transparent)]` over `LANES` consecutive f32 (an array of vectors may be read as
+/// floats).
 pub(crate) unsafe trait Vector: Copy {
     /// The number of f32 lanes.
     const LANES: usize;
+    /// Whether [`Vector::mul_add`] rounds once (a fused multiply-add); otherwise it rounds the
+    /// product and then the sum.
+    const FUSED: bool;
 
     /// Every lane set to `v`.
     ///
@@ -59,7 +69,8 @@ pub(crate) unsafe trait Vector: Copy {
     fn mul(self, b: Self) -> Self;
     /// Lane-wise `self / b`, correctly rounded.
     fn div(self, b: Self) -> Self;
-    /// Lane-wise `self * b + c` with a single rounding (fused multiply-add).
+    /// Lane-wise `self * b + c`: with a single rounding (fused multiply-add) when
+    /// [`Vector::FUSED`], else the rounded product plus `c`.
     fn mul_add(self, b: Self, c: Self) -> Self;
     /// Lane-wise square root, correctly rounded.
     fn sqrt(self) -> Self;
@@ -83,11 +94,7 @@ pub(crate) unsafe trait Vector: Copy {
     /// for an integer `k` in `-126..=127`, this is `2^k`.
     fn pow2_from_biased(self) -> Self;
 
-    /// Lane-wise tanh within 2 ULP, with the special values of the `kernels` contract. The
-    /// default is the portable algorithm of [`super::generic::tanh_vec`]; an instruction set
-    /// may provide a faster one that meets the same contract.
-    #[inline(always)]
-    fn tanh(self) -> Self {
-        super::generic::tanh_vec(self)
-    }
+    /// Lane-wise tanh within 2 ULP, with the special values of the `kernels` contract
+    /// (`kernels::tanh::tanh_vec` is the portable algorithm for fused vectors).
+    fn tanh(self) -> Self;
 }

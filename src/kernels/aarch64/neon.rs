@@ -6,12 +6,14 @@ use std::arch::aarch64::*;
 
 /// Four f32 lanes; exists only when the CPU runs NEON (see [`Vector`]).
 #[derive(Clone, Copy)]
+#[repr(transparent)]
 pub(crate) struct F32x4(float32x4_t);
 
 // SAFETY: values are only created by the `unsafe` constructors below, whose callers guarantee
 // NEON; the field is private to this module.
 unsafe impl Vector for F32x4 {
     const LANES: usize = 4;
+    const FUSED: bool = true;
 
     #[inline(always)]
     unsafe fn splat(v: f32) -> Self {
@@ -157,9 +159,24 @@ unsafe impl Vector for F32x4 {
         // SAFETY: `self` proves NEON.
         F32x4(unsafe { vreinterpretq_f32_u32(vshlq_n_u32::<23>(vreinterpretq_u32_f32(self.0))) })
     }
+
+    #[inline(always)]
+    fn tanh(self) -> Self {
+        crate::kernels::tanh::tanh_vec(self)
+    }
 }
 
-crate::kernels::generic::instantiate!(F32x4, "neon", "NEON");
+crate::kernels::generic::instantiate!(
+    F32x4,
+    "neon",
+    "NEON",
+    gemm: {
+        rows: 8,
+        vectors: 3,
+        transpose: crate::kernels::gemm::NoTranspose8,
+        blocking: (256, 64, 768)
+    }
+);
 
 #[cfg(test)]
 mod tests {

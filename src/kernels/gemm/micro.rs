@@ -1,60 +1,19 @@
-//! The register-tile micro-kernel, written once over a small vector trait and instantiated per
-//! instruction set (`scalar.rs`, `avx2.rs`, `avx512.rs`, `neon.rs`) inside
-//! `#[target_feature]` wrappers.
+//! The register-tile micro-kernel, written once over [`Vector`] and instantiated per
+//! instruction set by the `gemm` section of `kernels::generic::instantiate!` inside
+//! `#[target_feature]` wrappers (the scalar set with the portable lanes of
+//! `kernels::portable`).
 //!
 //! A tile is `MR` rows by `NR = NV * LANES` columns of C. The kernel reads a packed A panel
 //! (`k` steps of `MR` values) and a packed B panel (`k` steps of `NR` values), keeps the
 //! `MR x NV` accumulator vectors in registers, and writes
-//! `C = alpha * AB` or `C = C + alpha * AB` (one fused multiply-add per element where the
-//! instruction set has one). Partial tiles (fewer rows or columns, or a C whose columns are not
+//! `C = alpha * AB` or `C = C + alpha * AB` (one multiply-add per element, fused where
+//! [`Vector::FUSED`]). Partial tiles (fewer rows or columns, or a C whose columns are not
 //! contiguous) go through a stack buffer with the same vector arithmetic, so an element's value
 //! never depends on where the tile falls.
 
-/// The vector operations the micro-kernel needs.
-pub(crate) trait Simd {
-    /// One vector register of `LANES` floats.
-    type V: Copy;
-    /// Floats per vector.
-    const LANES: usize;
+use crate::kernels::vector::Vector;
 
-    /// All lanes zero.
-    ///
-    /// # Safety
-    /// The instruction set of the implementation must be available.
-    unsafe fn zero() -> Self::V;
-    /// Every lane `*p`.
-    ///
-    /// # Safety
-    /// `p` is valid for reading one float; the instruction set is available.
-    unsafe fn splat_load(p: *const f32) -> Self::V;
-    /// Every lane `x`.
-    ///
-    /// # Safety
-    /// The instruction set is available.
-    unsafe fn splat(x: f32) -> Self::V;
-    /// `LANES` floats from `p` (any alignment).
-    ///
-    /// # Safety
-    /// `p` is valid for reading `LANES` floats; the instruction set is available.
-    unsafe fn load(p: *const f32) -> Self::V;
-    /// Writes `LANES` floats to `p` (any alignment).
-    ///
-    /// # Safety
-    /// `p` is valid for writing `LANES` floats; the instruction set is available.
-    unsafe fn store(p: *mut f32, v: Self::V);
-    /// `c + a * b` (fused where the instruction set has it).
-    ///
-    /// # Safety
-    /// The instruction set is available.
-    unsafe fn mul_add(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
-    /// `a * b`.
-    ///
-    /// # Safety
-    /// The instruction set is available.
-    unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
-}
-
-/// Computes one `MR x (NV * S::LANES)` tile: `acc[r][j] = sum_{p<k} A(r, p) * b[p*NR + j]` in
+/// Computes one `MR x (NV * V::LANES)` tile: `acc[r][j] = sum_{p<k} A(r, p) * b[p*NR + j]` in
 /// order of `p`, then writes rows `r < m`, columns `j < n` of C at `c + r*rsc + j*csc` as
 /// `alpha * acc` (`accumulate == false`, C is not read) or `C + alpha * acc`.
 ///
@@ -63,13 +22,13 @@ pub(crate) trait Simd {
 /// `ldb == NR`).
 ///
 /// # Safety
-/// - the instruction set of `S` is available;
+/// - the instruction set of `V` is available;
 /// - `A(r, p)` and `B(p, j)` are readable for every `r < MR`, `p < k`, `j < NR`;
 /// - `m <= MR`, `n <= NR`, and every `c + r*rsc + j*csc` with `r < m`, `j < n` is valid for
 ///   reading and writing and not aliased by `a` or `b`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn tile<S: Simd, const MR: usize, const NV: usize, const A_ROWS: bool>(
+pub(crate) unsafe fn tile<V: Vector, const MR: usize, const NV: usize, const A_ROWS: bool>(
     k: usize,
     a: *const f32,
     lda: usize,
@@ -83,45 +42,46 @@ pub(crate) unsafe fn tile<S: Simd, const MR: usize, const NV: usize, const A_ROW
     alpha: f32,
     accumulate: bool,
 ) {
-    let lanes = S::LANES;
+    let lanes = V::LANES;
     let nr = NV * lanes;
     let (a_step, a_row) = if A_ROWS { (1, lda) } else { (lda, 1) };
     // SAFETY: for the whole body: the caller guarantees the ISA and the extents of a, b and c; every
-    // pointer below stays inside them (p < k steps, r < MR or m, v < NV, j < n).
+    // pointer below stays inside them (p < k steps, r < MR or m, v < NV, j < n); `buf` is read
+    // as `MR * nr` floats, which `Vector`'s `repr(transparent)` layout guarantees.
     unsafe {
-        let mut acc = [[S::zero(); NV]; MR];
+        let mut acc = [[V::splat(0.0); NV]; MR];
         let mut ap = a;
         let mut bp = b;
         for _ in 0..k {
-            let mut bv = [S::zero(); NV];
+            let mut bv = [V::splat(0.0); NV];
             for (v, x) in bv.iter_mut().enumerate() {
-                *x = S::load(bp.add(v * lanes));
+                *x = V::load(bp.add(v * lanes));
             }
             for (r, row) in acc.iter_mut().enumerate() {
-                let av = S::splat_load(ap.add(r * a_row));
+                let av = V::splat(*ap.add(r * a_row));
                 for (x, &bvv) in row.iter_mut().zip(bv.iter()) {
-                    *x = S::mul_add(av, bvv, *x);
+                    *x = av.mul_add(bvv, *x);
                 }
             }
             ap = ap.add(a_step);
             bp = bp.add(ldb);
         }
-        let al = S::splat(alpha);
+        let al = V::splat(alpha);
         if m == MR && n == nr && csc == 1 {
             for (r, row) in acc.iter().enumerate() {
                 let cr = c.add(r * rsc);
                 for (v, &x) in row.iter().enumerate() {
                     let p = cr.add(v * lanes);
                     let out = if accumulate {
-                        S::mul_add(al, x, S::load(p))
+                        al.mul_add(x, V::load(p))
                     } else {
-                        S::mul(al, x)
+                        al.mul(x)
                     };
-                    S::store(p, out);
+                    out.store(p);
                 }
             }
         } else {
-            let mut buf = [[S::zero(); NV]; MR];
+            let mut buf = [[V::splat(0.0); NV]; MR];
             if accumulate {
                 let t = buf.as_mut_ptr() as *mut f32;
                 for r in 0..m {
@@ -133,9 +93,9 @@ pub(crate) unsafe fn tile<S: Simd, const MR: usize, const NV: usize, const A_ROW
             for (brow, row) in buf.iter_mut().zip(acc.iter()) {
                 for (bx, &x) in brow.iter_mut().zip(row.iter()) {
                     *bx = if accumulate {
-                        S::mul_add(al, x, *bx)
+                        al.mul_add(x, *bx)
                     } else {
-                        S::mul(al, x)
+                        al.mul(x)
                     };
                 }
             }

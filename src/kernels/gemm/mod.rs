@@ -39,21 +39,16 @@
 //! assert_eq!(c, [4.0, 5.0, 10.0, 11.0]);
 //! ```
 
-mod micro;
-mod scalar;
+pub(crate) mod micro;
+pub mod plan;
 
-#[cfg(target_arch = "x86_64")]
-mod avx2;
-#[cfg(target_arch = "x86_64")]
-mod avx512;
-#[cfg(target_arch = "aarch64")]
-mod neon;
-
-use super::{Isa, Kernels, TanhFn};
+use super::cpu::CacheInfo;
+use super::{Kernels, TanhFn};
 use crate::error::{Error, Result};
+pub use plan::Plan;
 
 /// The micro-kernel signature: see [`micro::tile`].
-type TileFn = unsafe fn(
+pub(crate) type TileFn = unsafe fn(
     usize,
     *const f32,
     usize,
@@ -69,7 +64,38 @@ type TileFn = unsafe fn(
 );
 
 /// A packing routine: see [`pack_panels`].
-type PackFn = unsafe fn(MatRef, *mut f32, usize);
+pub(crate) type PackFn = unsafe fn(MatRef, *mut f32, usize);
+
+/// The micro-kernel and packing routines of one instruction set, defined by the `gemm` section
+/// of `kernels::generic::instantiate!` (the functions may only be called on a CPU that runs the
+/// instruction set).
+#[derive(Clone, Copy)]
+pub(crate) struct MicroKernel {
+    /// Tile rows.
+    pub(crate) mr: usize,
+    /// Tile columns.
+    pub(crate) nr: usize,
+    /// A from a packed panel (or any column-major panel: `A(r, p) = a[r + p*lda]`).
+    pub(crate) tile_packed: TileFn,
+    /// A read in place from row-major rows: `A(r, p) = a[r*lda + p]`.
+    pub(crate) tile_rows: TileFn,
+    /// Packs a block of A into panels of `mr` rows.
+    pub(crate) pack_a: PackFn,
+    /// Packs a block of B into panels of `nr` columns.
+    pub(crate) pack_b: PackFn,
+}
+
+/// The panel sizes of the blocked driver: k-blocks of at most `kc` steps, A-blocks of `mc`
+/// rows and B-blocks of `nc` columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Blocking {
+    /// The longest k-block.
+    pub(crate) kc: usize,
+    /// Rows of an A-block (a multiple of the tile rows).
+    pub(crate) mc: usize,
+    /// Columns of a B-block (a multiple of the tile columns).
+    pub(crate) nc: usize,
+}
 
 /// The GEMM entry of the kernel table: tile sizes, blocking, the micro-kernels and packing
 /// routines of one instruction set. Like [`Kernels`], a value exists only for an instruction
@@ -81,51 +107,30 @@ pub(crate) struct Gemm {
     kc: usize,
     mc: usize,
     nc: usize,
-    /// A from a packed panel (or any column-major panel: `A(r, p) = a[r + p*lda]`).
     tile_packed: TileFn,
-    /// A read in place from row-major rows: `A(r, p) = a[r*lda + p]`.
     tile_rows: TileFn,
     pack_a: PackFn,
     pack_b: PackFn,
 }
 
-macro_rules! gemm_table {
-    ($m:ident, $kc:expr, $mc:expr, $nc:expr) => {
-        Gemm {
-            mr: $m::MR,
-            nr: $m::NR,
-            kc: $kc,
-            mc: $mc,
-            nc: $nc,
-            tile_packed: $m::kernel_packed,
-            tile_rows: $m::kernel_rows,
-            pack_a: $m::pack_a,
-            pack_b: $m::pack_b,
-        }
-    };
-}
-
 impl Gemm {
-    /// The portable micro-kernel.
-    pub(crate) fn scalar() -> Gemm {
-        gemm_table!(scalar, 256, 64, 512)
-    }
-
-    /// The micro-kernel for `isa`, or `None` when the CPU cannot run it.
-    pub(crate) fn for_isa(isa: Isa) -> Option<Gemm> {
-        if !isa.is_available() {
-            return None;
-        }
-        match isa {
-            Isa::Scalar => Some(Gemm::scalar()),
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => Some(gemm_table!(avx2, 256, 72, 1024)),
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => Some(gemm_table!(avx512, 384, 96, 1024)),
-            #[cfg(target_arch = "aarch64")]
-            Isa::Neon => Some(gemm_table!(neon, 256, 64, 768)),
-            #[allow(unreachable_patterns)]
-            _ => None,
+    /// The GEMM of `micro` with the panel sizes `blocking`.
+    ///
+    /// # Safety
+    /// The CPU runs the instruction set of `micro`.
+    pub(crate) unsafe fn new(micro: MicroKernel, blocking: Blocking) -> Gemm {
+        assert!(blocking.kc > 0 && blocking.mc > 0 && blocking.nc > 0);
+        assert!(blocking.mc.is_multiple_of(micro.mr) && blocking.nc.is_multiple_of(micro.nr));
+        Gemm {
+            mr: micro.mr,
+            nr: micro.nr,
+            kc: blocking.kc,
+            mc: blocking.mc,
+            nc: blocking.nc,
+            tile_packed: micro.tile_packed,
+            tile_rows: micro.tile_rows,
+            pack_a: micro.pack_a,
+            pack_b: micro.pack_b,
         }
     }
 
@@ -492,10 +497,11 @@ impl Gemm {
         scratch: &mut GemmScratch,
         tanh: Option<TanhFn>,
     ) {
-        let (m, ka) = match a {
-            Operand::Mat(x) => (x.rows, x.cols),
+        let a = match a {
+            Operand::Mat(x) => x,
             Operand::PackedB { .. } => panic!("a packed B cannot be the left operand"),
         };
+        let (m, ka) = (a.rows, a.cols);
         let (kb, n) = match b {
             Operand::Mat(x) => (x.rows, x.cols),
             Operand::PackedB { data, k, cols } => {
@@ -516,13 +522,13 @@ impl Gemm {
         if m == 0 || n == 0 {
             return;
         }
-        if let (Operand::Mat(am), Operand::Mat(bm)) = (a, b)
+        if let Operand::Mat(bm) = b
             && self.prefer_transposed(m, n)
         {
             self.blocked(
                 alpha,
-                Operand::Mat(bm.t()),
-                Operand::Mat(am.t()),
+                bm.t(),
+                Operand::Mat(a.t()),
                 accumulate,
                 c.reborrow().t(),
                 scratch,
@@ -543,171 +549,282 @@ impl Gemm {
         self.blocked(alpha, a, b, accumulate, c, scratch, tanh);
     }
 
-    /// The blocked loops over checked operands; `tanh` is applied tile by tile after the last
-    /// k-block (only when C's columns are contiguous).
+    /// The blocked loops over checked operands: B-blocks of `nc` columns, k-blocks, A-blocks
+    /// of `mc` rows, each pair of packed blocks multiplied by [`Gemm::macro_kernel`]; `tanh` is
+    /// applied tile by tile after the last k-block (only when C's columns are contiguous).
     #[allow(clippy::too_many_arguments)]
     fn blocked(
         &self,
         alpha: f32,
-        a: Operand,
+        a: MatRef,
         b: Operand,
         accumulate: bool,
-        c: MatMut,
+        mut c: MatMut,
         scratch: &mut GemmScratch,
         tanh: Option<TanhFn>,
     ) {
-        let (m, n) = (c.rows, c.cols);
-        let k = match a {
-            Operand::Mat(x) => x.cols,
-            Operand::PackedB { k, .. } => k,
-        };
-        let (rsc, csc) = (c.rs, c.cs);
-        let cptr = c.data.as_mut_ptr();
+        let (m, n, k) = (c.rows, c.cols, a.cols);
         if k == 0 {
             if !accumulate {
                 for i in 0..m {
                     for j in 0..n {
-                        c.data[i * rsc + j * csc] = 0.0;
+                        c.data[i * c.rs + j * c.cs] = 0.0;
                     }
                 }
             }
-            let mut c = c;
             if let Some(f) = tanh {
                 tanh_rows(&mut c, f);
             }
             return;
         }
-        let (mr, nr) = (self.mr, self.nr);
-        let kc = self.k_block(k);
-        let mc = self.mc;
-        let nc = if matches!(b, Operand::Mat(_)) {
-            self.nc
-        } else {
-            n.div_ceil(nr) * nr
+        let Blocking { kc, mc, nc } = self.blocking_for(k, n, &b);
+        let out = Out {
+            ptr: c.data.as_mut_ptr(),
+            rs: c.rs,
+            cs: c.cs,
+            tanh: if c.cs == 1 { tanh } else { None },
         };
-        let tanh = if csc == 1 { tanh } else { None };
         for jc in (0..n).step_by(nc) {
             let ncb = nc.min(n - jc);
             for pc in (0..k).step_by(kc) {
                 let kcb = kc.min(k - pc);
-                let acc = accumulate || pc > 0;
-                let last = pc + kcb == k;
-                // (start of the first panel, k of the packing, offset into k)
-                // (start of the first panel, k of the packing, offset into k); full panels of
-                // a row-major B are read in place, not packed
-                let (bp, bk, boff) = match b {
-                    Operand::Mat(x) => {
-                        let blk = x.block(pc, jc, kcb, ncb);
-                        if b_in_place(&x) {
-                            let full = ncb / nr * nr;
-                            if full < ncb {
-                                // SAFETY: the last panel of a block of at most kc x nc inside
-                                // the scratch (checked by `fits`), distinct from the operands.
-                                unsafe {
-                                    (self.pack_b)(
-                                        blk.block(0, full, kcb, ncb - full),
-                                        scratch.b.as_mut_ptr().add(full * kcb),
-                                        kcb * nr,
-                                    )
-                                };
-                            }
-                        } else {
-                            // SAFETY: the scratch holds packed_b_len(kc, nc) >= the block's
-                            // size (checked by `fits`), and it does not overlap the operands.
-                            unsafe { (self.pack_b)(blk, scratch.b.as_mut_ptr(), kcb * nr) };
-                        }
-                        (scratch.b.as_ptr(), kcb, 0)
-                    }
-                    Operand::PackedB { data, .. } => (data.as_ptr(), k, pc),
-                };
+                let bp = self.pack_b_block(b, pc, jc, kcb, ncb, &mut scratch.b);
                 for ic in (0..m).step_by(mc) {
-                    let mcb = mc.min(m - ic);
-                    // (start of the first panel, k of the packing, offset into k); panels
-                    // that are read in place are not packed.
-                    let (ap, ak, aoff) = match a {
-                        Operand::Mat(x) => {
-                            let blk = x.block(ic, pc, mcb, kcb);
-                            for ir in (0..mcb).step_by(mr) {
-                                let mm = mr.min(mcb - ir);
-                                if mm < mr || (x.cs != 1 && x.rs != 1) {
-                                    // SAFETY: panel ir / mr of a block of at most mc x kc
-                                    // inside the scratch (checked by `fits`).
-                                    unsafe {
-                                        (self.pack_a)(
-                                            blk.block(ir, 0, mm, kcb),
-                                            scratch.a.as_mut_ptr().add(ir * kcb),
-                                            kcb * mr,
-                                        )
-                                    };
-                                }
-                            }
-                            (scratch.a.as_ptr(), kcb, 0)
-                        }
-                        Operand::PackedB { .. } => unreachable!(),
+                    let block = Block {
+                        ic,
+                        jc,
+                        pc,
+                        mcb: mc.min(m - ic),
+                        ncb,
+                        kcb,
                     };
-                    for jr in (0..ncb).step_by(nr) {
-                        let nn = nr.min(ncb - jr);
-                        let (bpanel, ldb) = match b {
-                            Operand::Mat(x) if nn == nr && b_in_place(&x) => {
-                                // SAFETY: element (pc, jc + jr) lies inside the view.
-                                (unsafe { x.data.as_ptr().add(pc * x.rs + jc + jr) }, x.rs)
-                            }
-                            // SAFETY: panel jr / nr of the packed block, k-offset boff: inside
-                            // the packed B (scratch or checked length), kcb steps of nr follow.
-                            _ => (unsafe { bp.add((jr / nr) * bk * nr + boff * nr) }, nr),
+                    let ap = self.pack_a_block(a, &block, &mut scratch.a);
+                    let acc = accumulate || pc > 0;
+                    let last = pc + kcb == k;
+                    // SAFETY: `out` is the checked view `c`, borrowed mutably for the whole
+                    // call and distinct from the operands; the block lies inside it.
+                    unsafe { self.macro_kernel(alpha, a, ap, b, bp, &block, acc, last, &out) };
+                }
+            }
+        }
+    }
+
+    /// The blocking of a product with `k` steps and `n` columns: k-blocks as even as possible
+    /// ([`Gemm::k_block`]), the table's A-blocks, and B-blocks of the table's width (a packed B
+    /// is one block: it is packed in full beforehand).
+    fn blocking_for(&self, k: usize, n: usize, b: &Operand) -> Blocking {
+        Blocking {
+            kc: self.k_block(k),
+            mc: self.mc,
+            nc: match b {
+                Operand::Mat(_) => self.nc,
+                Operand::PackedB { .. } => n.div_ceil(self.nr) * self.nr,
+            },
+        }
+    }
+
+    /// Packs the `kcb x ncb` block of B at `(pc, jc)` into `buf` and returns its panels. Full
+    /// panels of a B read in place ([`b_in_place`]) are not packed (only the last, partial
+    /// one); a packed B is returned as it is, at k-offset `pc`.
+    fn pack_b_block(
+        &self,
+        b: Operand,
+        pc: usize,
+        jc: usize,
+        kcb: usize,
+        ncb: usize,
+        buf: &mut [f32],
+    ) -> Panels {
+        let nr = self.nr;
+        match b {
+            Operand::Mat(x) => {
+                let blk = x.block(pc, jc, kcb, ncb);
+                assert!(buf.len() >= self.packed_b_len(kcb, ncb));
+                if b_in_place(&x) {
+                    let full = ncb / nr * nr;
+                    if full < ncb {
+                        // SAFETY: the last panel of the block, inside `buf` (asserted above),
+                        // which does not overlap the operands; the routine runs on this CPU
+                        // (construction of `Gemm`).
+                        unsafe {
+                            (self.pack_b)(
+                                blk.block(0, full, kcb, ncb - full),
+                                buf.as_mut_ptr().add(full * kcb),
+                                kcb * nr,
+                            )
                         };
-                        for ir in (0..mcb).step_by(mr) {
-                            let mm = mr.min(mcb - ir);
-                            // the A panel: in place (full panels of a row- or column-major
-                            // A) or packed
-                            let (tile, apanel, lda) = match a {
-                                Operand::Mat(x) if mm == mr && (x.cs == 1 || x.rs == 1) => {
-                                    let off = (ic + ir) * x.rs + pc * x.cs;
-                                    // SAFETY: element (ic+ir, pc) lies inside the view.
-                                    let p = unsafe { x.data.as_ptr().add(off) };
-                                    if x.cs == 1 {
-                                        (self.tile_rows, p, x.rs)
-                                    } else {
-                                        (self.tile_packed, p, x.cs)
-                                    }
-                                }
-                                // SAFETY: as for B, panel ir / mr of the packed A block.
-                                _ => (
-                                    self.tile_packed,
-                                    unsafe { ap.add((ir / mr) * ak * mr + aoff * mr) },
-                                    mr,
-                                ),
-                            };
-                            // SAFETY: rows ic+ir.. and columns jc+jr.. of C, inside the view.
-                            let ct = unsafe { cptr.add((ic + ir) * rsc + (jc + jr) * csc) };
-                            // SAFETY: the tile runs on this CPU (construction of `Gemm`); A
-                            // holds mr rows of kcb steps (a full panel of the view, or packed),
-                            // B kcb steps of nr floats; the mm x nn tile of C is inside the
-                            // view (MatMut invariant) and distinct from the operands (C is
-                            // borrowed mutably, A and B shared or packed).
-                            unsafe {
-                                tile(
-                                    kcb, apanel, lda, bpanel, ldb, ct, rsc, csc, mm, nn, alpha, acc,
-                                )
-                            };
-                            if last && let Some(f) = tanh {
-                                for r in 0..mm {
-                                    // SAFETY: row r of the tile, nn contiguous floats (csc ==
-                                    // 1) inside C; no other reference to them is live.
-                                    let row = unsafe {
-                                        core::slice::from_raw_parts_mut(ct.add(r * rsc), nn)
-                                    };
-                                    // SAFETY: `f` comes from the same kernel table, whose ISA
-                                    // the CPU runs; it touches only `row`.
-                                    unsafe { f(row) };
-                                }
-                            }
-                        }
+                    }
+                } else {
+                    // SAFETY: as above, for every panel of the block.
+                    unsafe { (self.pack_b)(blk, buf.as_mut_ptr(), kcb * nr) };
+                }
+                Panels {
+                    ptr: buf.as_ptr(),
+                    k: kcb,
+                    off: 0,
+                }
+            }
+            Operand::PackedB { data, k, .. } => Panels {
+                ptr: data.as_ptr(),
+                k,
+                off: pc,
+            },
+        }
+    }
+
+    /// Packs the `mcb x kcb` block of A at `(ic, pc)` into `buf` and returns its panels. Full
+    /// panels of a row- or column-major A are read in place by the micro-kernel and not
+    /// packed.
+    fn pack_a_block(&self, a: MatRef, block: &Block, buf: &mut [f32]) -> Panels {
+        let (mr, kcb) = (self.mr, block.kcb);
+        let blk = a.block(block.ic, block.pc, block.mcb, kcb);
+        assert!(buf.len() >= self.packed_a_len(block.mcb, kcb));
+        for ir in (0..block.mcb).step_by(mr) {
+            let mm = mr.min(block.mcb - ir);
+            if mm < mr || (a.cs != 1 && a.rs != 1) {
+                // SAFETY: panel ir / mr of the block, inside `buf` (asserted above), which does
+                // not overlap the operands; the routine runs on this CPU (construction of
+                // `Gemm`).
+                unsafe {
+                    (self.pack_a)(
+                        blk.block(ir, 0, mm, kcb),
+                        buf.as_mut_ptr().add(ir * kcb),
+                        kcb * mr,
+                    )
+                };
+            }
+        }
+        Panels {
+            ptr: buf.as_ptr(),
+            k: kcb,
+            off: 0,
+        }
+    }
+
+    /// Multiplies one A-block by one B-block into C tile by tile (`C = alpha A B` or, with
+    /// `acc`, `C += alpha A B`), then, after the `last` k-block, applies `out.tanh` to each
+    /// tile while it is in cache.
+    ///
+    /// # Safety
+    /// `ap` and `bp` are the panels of `block` returned by [`Gemm::pack_a_block`] and
+    /// [`Gemm::pack_b_block`] (still alive); `out` points to a C that holds `block` and is not
+    /// accessed otherwise during the call.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn macro_kernel(
+        &self,
+        alpha: f32,
+        a: MatRef,
+        ap: Panels,
+        b: Operand,
+        bp: Panels,
+        block: &Block,
+        acc: bool,
+        last: bool,
+        out: &Out,
+    ) {
+        let (mr, nr) = (self.mr, self.nr);
+        let Block {
+            ic,
+            jc,
+            pc,
+            mcb,
+            ncb,
+            kcb,
+        } = *block;
+        for jr in (0..ncb).step_by(nr) {
+            let nn = nr.min(ncb - jr);
+            let (bpanel, ldb) = match b {
+                Operand::Mat(x) if nn == nr && b_in_place(&x) => {
+                    // SAFETY: element (pc, jc + jr) lies inside the view.
+                    (unsafe { x.data.as_ptr().add(pc * x.rs + jc + jr) }, x.rs)
+                }
+                // SAFETY: panel jr / nr of the packed block at its k-offset: inside the packed
+                // B (scratch or checked length), kcb steps of nr follow.
+                _ => (unsafe { bp.panel(jr / nr, nr) }, nr),
+            };
+            for ir in (0..mcb).step_by(mr) {
+                let mm = mr.min(mcb - ir);
+                // the A panel: in place (full panels of a row- or column-major A) or packed
+                let (tile, apanel, lda) = if mm == mr && (a.cs == 1 || a.rs == 1) {
+                    let off = (ic + ir) * a.rs + pc * a.cs;
+                    // SAFETY: element (ic+ir, pc) lies inside the view.
+                    let p = unsafe { a.data.as_ptr().add(off) };
+                    if a.cs == 1 {
+                        (self.tile_rows, p, a.rs)
+                    } else {
+                        (self.tile_packed, p, a.cs)
+                    }
+                } else {
+                    // SAFETY: as for B, panel ir / mr of the packed A block.
+                    (self.tile_packed, unsafe { ap.panel(ir / mr, mr) }, mr)
+                };
+                // SAFETY: rows ic+ir.. and columns jc+jr.. of C, inside the view (contract).
+                let ct = unsafe { out.ptr.add((ic + ir) * out.rs + (jc + jr) * out.cs) };
+                // SAFETY: the tile runs on this CPU (construction of `Gemm`); A holds mr rows
+                // of kcb steps (a full panel of the view, or packed), B kcb steps of nr floats;
+                // the mm x nn tile of C is inside the view and distinct from the operands
+                // (the contract of this function).
+                unsafe {
+                    tile(
+                        kcb, apanel, lda, bpanel, ldb, ct, out.rs, out.cs, mm, nn, alpha, acc,
+                    )
+                };
+                if last && let Some(f) = out.tanh {
+                    for r in 0..mm {
+                        // SAFETY: row r of the tile, nn contiguous floats (`out.tanh` is set
+                        // only when C's columns are contiguous) inside C; no other reference
+                        // to them is live.
+                        let row =
+                            unsafe { core::slice::from_raw_parts_mut(ct.add(r * out.rs), nn) };
+                        // SAFETY: `f` comes from the same kernel table, whose ISA the CPU
+                        // runs; it touches only `row`.
+                        unsafe { f(row) };
                     }
                 }
             }
         }
     }
+}
+
+/// The position and size of one block of the product: rows `ic..ic + mcb` of A and C,
+/// columns `jc..jc + ncb` of B and C, steps `pc..pc + kcb` of k.
+#[derive(Clone, Copy)]
+struct Block {
+    ic: usize,
+    jc: usize,
+    pc: usize,
+    mcb: usize,
+    ncb: usize,
+    kcb: usize,
+}
+
+/// The packed panels of one block: panel `i` of width `w` starts at `ptr + (i * k + off) * w`
+/// (`k` steps per panel, the block starting at step `off`).
+#[derive(Clone, Copy)]
+struct Panels {
+    ptr: *const f32,
+    k: usize,
+    off: usize,
+}
+
+impl Panels {
+    /// The start of panel `i` of width `w`.
+    ///
+    /// # Safety
+    /// Panel `i` exists in the packed data.
+    unsafe fn panel(&self, i: usize, w: usize) -> *const f32 {
+        // SAFETY: the caller guarantees the panel.
+        unsafe { self.ptr.add(i * self.k * w + self.off * w) }
+    }
+}
+
+/// The output of the blocked loops: C at `ptr` with strides `rs`, `cs`, and the tanh to apply
+/// after the last k-block.
+struct Out {
+    ptr: *mut f32,
+    rs: usize,
+    cs: usize,
+    tanh: Option<TanhFn>,
 }
 
 /// An 8 x 8 block transpose for the packing routines.
@@ -775,6 +892,48 @@ impl Kernels {
     /// The register tile of this table's GEMM micro-kernel: `(rows, columns)`.
     pub fn gemm_tile(&self) -> (usize, usize) {
         (self.gemm.mr, self.gemm.nr)
+    }
+
+    /// The GEMM blocking in use: `(kc, mc, nc)` (see [`plan`]).
+    pub fn gemm_blocking(&self) -> (usize, usize, usize) {
+        (self.gemm.kc, self.gemm.mc, self.gemm.nc)
+    }
+
+    /// The blocking [`Plan`] of this table's tile on the caches of this CPU
+    /// ([`CacheInfo::detect`]).
+    pub fn gemm_plan(&self) -> Plan {
+        Plan::new(&CacheInfo::detect(), self.gemm.mr, self.gemm.nr)
+    }
+
+    /// This table with its GEMM blocked as `plan` says. The blocking changes the grouping of
+    /// the sums over k (and so the last bits of results) when it changes `kc`.
+    ///
+    /// Errors when the plan is for another tile or a size is zero or not a multiple of the
+    /// tile.
+    pub fn with_gemm_plan(self, plan: &Plan) -> Result<Kernels> {
+        let g = self.gemm;
+        let b = plan.blocking();
+        if (plan.mr, plan.nr) != (g.mr, g.nr)
+            || b.kc == 0
+            || b.mc == 0
+            || b.nc == 0
+            || !b.mc.is_multiple_of(g.mr)
+            || !b.nc.is_multiple_of(g.nr)
+        {
+            return Err(Error::InvalidArgument(format!(
+                "gemm plan {plan:?} does not fit the {} x {} tile",
+                g.mr, g.nr
+            )));
+        }
+        Ok(Kernels {
+            gemm: Gemm {
+                kc: b.kc,
+                mc: b.mc,
+                nc: b.nc,
+                ..g
+            },
+            ..self
+        })
     }
 
     /// `C = beta C + alpha A B` for an `m x k` A, a `k x n` B and an `m x n` C, any strides.

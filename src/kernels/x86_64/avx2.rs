@@ -5,6 +5,7 @@ use std::arch::x86_64::*;
 
 /// Eight f32 lanes; exists only when the CPU runs AVX2 and FMA (see [`Vector`]).
 #[derive(Clone, Copy)]
+#[repr(transparent)]
 pub(crate) struct F32x8(__m256);
 
 /// The lane mask with the first `n` lanes set (`n < 8`).
@@ -24,6 +25,7 @@ fn first_lanes(n: usize) -> __m256i {
 // AVX2 and FMA; the field is private to this module.
 unsafe impl Vector for F32x8 {
     const LANES: usize = 8;
+    const FUSED: bool = true;
 
     #[inline(always)]
     unsafe fn splat(v: f32) -> Self {
@@ -161,9 +163,60 @@ unsafe impl Vector for F32x8 {
         // SAFETY: `self` proves AVX2.
         F32x8(unsafe { _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_castps_si256(self.0))) })
     }
+
+    #[inline(always)]
+    fn tanh(self) -> Self {
+        crate::kernels::tanh::tanh_vec(self)
+    }
 }
 
-crate::kernels::generic::instantiate!(F32x8, "avx2,fma", "AVX2 and FMA");
+crate::kernels::generic::instantiate!(
+    F32x8,
+    "avx2,fma",
+    "AVX2 and FMA",
+    gemm: { rows: 6, vectors: 2, transpose: T8, blocking: (256, 72, 1024) }
+);
+
+/// The 8 x 8 block transpose of AVX (unpack, shuffle, cross-lane permute).
+pub(crate) struct T8;
+
+impl crate::kernels::gemm::Transpose8 for T8 {
+    const AVAILABLE: bool = true;
+
+    #[inline(always)]
+    unsafe fn transpose8(src: *const f32, rs: usize, dst: *mut f32, ds: usize) {
+        // SAFETY: the caller guarantees AVX and 8 rows of 8 floats at `src` and `dst`.
+        unsafe {
+            let r = |i: usize| _mm256_loadu_ps(src.add(i * rs));
+            let (r0, r1, r2, r3, r4, r5, r6, r7) = (r(0), r(1), r(2), r(3), r(4), r(5), r(6), r(7));
+            let t0 = _mm256_unpacklo_ps(r0, r1);
+            let t1 = _mm256_unpackhi_ps(r0, r1);
+            let t2 = _mm256_unpacklo_ps(r2, r3);
+            let t3 = _mm256_unpackhi_ps(r2, r3);
+            let t4 = _mm256_unpacklo_ps(r4, r5);
+            let t5 = _mm256_unpackhi_ps(r4, r5);
+            let t6 = _mm256_unpacklo_ps(r6, r7);
+            let t7 = _mm256_unpackhi_ps(r6, r7);
+            let s0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+            let s1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+            let s2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+            let s3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+            let s4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+            let s5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+            let s6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+            let s7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+            let w = |i: usize, v: __m256| _mm256_storeu_ps(dst.add(i * ds), v);
+            w(0, _mm256_permute2f128_ps::<0x20>(s0, s4));
+            w(1, _mm256_permute2f128_ps::<0x20>(s1, s5));
+            w(2, _mm256_permute2f128_ps::<0x20>(s2, s6));
+            w(3, _mm256_permute2f128_ps::<0x20>(s3, s7));
+            w(4, _mm256_permute2f128_ps::<0x31>(s0, s4));
+            w(5, _mm256_permute2f128_ps::<0x31>(s1, s5));
+            w(6, _mm256_permute2f128_ps::<0x31>(s2, s6));
+            w(7, _mm256_permute2f128_ps::<0x31>(s3, s7));
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

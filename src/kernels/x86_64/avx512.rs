@@ -5,6 +5,7 @@ use std::arch::x86_64::*;
 
 /// Sixteen f32 lanes; exists only when the CPU runs AVX-512F (see [`Vector`]).
 #[derive(Clone, Copy)]
+#[repr(transparent)]
 pub(crate) struct F32x16(__m512);
 
 /// |x| is clamped to this before the table lookup: the last interval, `[8, 9.5]`, ends beyond
@@ -280,6 +281,7 @@ fn first_lanes(n: usize) -> __mmask16 {
 // AVX-512F; the field is private to this module.
 unsafe impl Vector for F32x16 {
     const LANES: usize = 16;
+    const FUSED: bool = true;
 
     #[inline(always)]
     unsafe fn splat(v: f32) -> Self {
@@ -474,7 +476,13 @@ crate::kernels::generic::instantiate!(
     "avx512f,avx2,fma",
     "AVX-512F",
     tiny: crate::kernels::x86_64::avx2::F32x8,
-    crate::kernels::x86_64::avx2::sgd_pass
+    crate::kernels::x86_64::avx2::sgd_pass,
+    gemm: {
+        rows: 8,
+        vectors: 2,
+        transpose: crate::kernels::x86_64::avx2::T8,
+        blocking: (384, 96, 1024)
+    }
 );
 
 #[cfg(test)]
