@@ -9,6 +9,7 @@
 //! - [`Network::train`]: SGD and mini-batch gradient descent, early stopping, restarts.
 //! - [`kernels`]: the matrix-vector, rank-1 and tanh kernels, one set per instruction set.
 //! - [`data`]: [`Dataset`] and loaders for CSV, FANN and IDX (MNIST) files.
+//! - [`checkpoint`]: the checkpoint file of a training run; [`atomic_file`]: how every file is replaced.
 //! - [`TrainReport::write_svg`], [`TrainReport::write_csv`]: learning curves.
 //!
 //! ```
@@ -27,6 +28,7 @@
 
 pub mod atomic_file;
 pub mod capi;
+pub mod checkpoint;
 pub mod data;
 pub mod error;
 mod gradient;
