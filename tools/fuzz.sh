@@ -17,9 +17,12 @@ for t in "${targets[@]}"; do
   cp fuzz/corpus/"$t"/* "$work"/
   # -timeout: a single input running longer than 10 s is a hang; -rss_limit_mb: an abort-sized
   # allocation is a finding
+  status=0
   cargo fuzz run "$t" "$work" -- -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 2>&1 | grep -E 'stat::number_of_executed_units|Done|ERROR|SUMMARY|panicked' || true
-  status=${PIPESTATUS[0]}
+    -print_final_stats=1 >"$work.log" 2>&1 || status=$?
+  grep -E 'stat::number_of_executed_units|Done [0-9]+ runs|ERROR|SUMMARY|panicked' "$work.log" || true
+  ((status == 0)) || tail -n 60 "$work.log" >&2
+  rm -f "$work.log"
   rm -rf "$work"
   if ((status != 0)); then
     echo "fuzz target $t found a failing input (see fuzz/artifacts/$t/)" >&2
