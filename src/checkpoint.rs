@@ -541,12 +541,15 @@ impl Checkpoint {
             let name = r.take(n, "a section name")?;
             let kind = r.u8("a section's value kind")?;
             let p = r.u64("a section's length")?;
-            let p = usize::try_from(p).ok().filter(|&p| p <= r.remaining()).ok_or_else(|| {
-                format_err(format!(
-                    "truncated checkpoint: section {i} declares {p} bytes, only {} remain",
-                    r.remaining()
-                ))
-            })?;
+            let p = usize::try_from(p)
+                .ok()
+                .filter(|&p| p <= r.remaining())
+                .ok_or_else(|| {
+                    format_err(format!(
+                        "truncated checkpoint: section {i} declares {p} bytes, only {} remain",
+                        r.remaining()
+                    ))
+                })?;
             let payload = r.take(p, "a section's payload")?;
             raw.push((name, kind, payload));
         }
@@ -554,16 +557,16 @@ impl Checkpoint {
             return Err(format_err(format!(
                 "the checkpoint's sections end {} bytes before the end of the file, expected 4 (the checksum){}",
                 r.remaining(),
-                if r.remaining() < 4 { " (truncated)" } else { "" }
+                if r.remaining() < 4 {
+                    " (truncated)"
+                } else {
+                    ""
+                }
             )));
         }
         let end = bytes.len() - 4;
-        let stored = u32::from_le_bytes([
-            bytes[end],
-            bytes[end + 1],
-            bytes[end + 2],
-            bytes[end + 3],
-        ]);
+        let stored =
+            u32::from_le_bytes([bytes[end], bytes[end + 1], bytes[end + 2], bytes[end + 3]]);
         let actual = crc32c(&bytes[..end]);
         if stored != actual {
             return Err(format_err(format!(
@@ -690,7 +693,10 @@ mod tests {
     fn getters_name_missing_and_mistyped_fields() {
         let c = sample();
         let e = c.get_u64("nope").unwrap_err();
-        assert!(matches!(&e, Error::Format(m) if m.contains("`nope`")), "{e:?}");
+        assert!(
+            matches!(&e, Error::Format(m) if m.contains("`nope`")),
+            "{e:?}"
+        );
         let e = c.get_u64("weights").unwrap_err();
         assert!(
             matches!(&e, Error::Format(m) if m.contains("`weights` is an array of floats, expected an integer")),
@@ -700,11 +706,13 @@ mod tests {
         assert!(e.message().contains("4 floats, expected 5"), "{e}");
         let mut big = Checkpoint::new();
         big.put_u64("n", u64::from(u32::MAX) + 1).unwrap();
-        assert!(big.get_u32("n").unwrap_err().message().contains("exceeds u32"));
-        assert!(matches!(
-            big.put_u64("", 1),
-            Err(Error::InvalidArgument(_))
-        ));
+        assert!(
+            big.get_u32("n")
+                .unwrap_err()
+                .message()
+                .contains("exceeds u32")
+        );
+        assert!(matches!(big.put_u64("", 1), Err(Error::InvalidArgument(_))));
         assert!(big.put_u64(&"x".repeat(256), 1).is_err());
         assert!(big.put_u64(&"x".repeat(255), 1).is_ok());
         // put replaces a field of the same name, keeping its place
@@ -725,7 +733,11 @@ mod tests {
         nan.put_f64("x", f64::NAN).unwrap();
         assert!(nan.check_fields(&nan.clone()).is_ok());
         let cases: Vec<(Value, &str, &str)> = vec![
-            (Value::U64(13), "epoch", "`epoch` is 12 in the checkpoint, 13 in this run"),
+            (
+                Value::U64(13),
+                "epoch",
+                "`epoch` is 12 in the checkpoint, 13 in this run",
+            ),
             (
                 Value::Str("sgd".into()),
                 "optimizer",
@@ -737,7 +749,11 @@ mod tests {
                 "`order` is 3 integers in the checkpoint, 3 integers in this run (the contents differ)",
             ),
             (Value::U64(1), "rows", "it has no field `rows`"),
-            (Value::F64(0.0), "epoch", "`epoch` is 12 in the checkpoint, 0 in this run"),
+            (
+                Value::F64(0.0),
+                "epoch",
+                "`epoch` is 12 in the checkpoint, 0 in this run",
+            ),
         ];
         for (v, name, needle) in cases {
             let mut want = same.clone();
@@ -771,7 +787,10 @@ mod tests {
             assert_eq!(g.below(1 << 40), h.below(1 << 40));
         }
         c.put_bytes("short", &[0; 47]).unwrap();
-        let e = c.get_rng("short").err().expect("47 bytes are no generator state");
+        let e = c
+            .get_rng("short")
+            .err()
+            .expect("47 bytes are no generator state");
         assert!(e.message().contains("47 bytes"), "{e}");
         let mut beyond = [0u8; 48];
         beyond[47] = 1;

@@ -68,7 +68,12 @@ fn a_killed_save_leaves_a_whole_model() {
     let mut mid_save = 0;
     for kill in 0..KILLS {
         let mut child = Command::new(&exe)
-            .args(["--exact", "save_loop_child", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "save_loop_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_ENV, &path)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

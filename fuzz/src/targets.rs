@@ -4,6 +4,7 @@
 
 use std::ffi::c_void;
 
+use nnet::Network;
 use nnet::capi::{
     NNET_ERR_PANIC, NNET_OK, NnetEpochInfo, NnetNetwork, NnetTrainConfig, NnetTrainReport,
     nnet_network_free, nnet_network_new, nnet_network_num_weights, nnet_train,
@@ -11,10 +12,16 @@ use nnet::capi::{
 };
 use nnet::checkpoint::Checkpoint;
 use nnet::data::{CsvOptions, TargetEncoding, parse_csv, parse_fann, parse_idx};
-use nnet::Network;
 
 /// The names of the targets, as in fuzz/Cargo.toml and the corpus directories.
-pub const TARGETS: [&str; 6] = ["model_file", "checkpoint", "csv", "fann", "idx", "train_config"];
+pub const TARGETS: [&str; 6] = [
+    "model_file",
+    "checkpoint",
+    "csv",
+    "fann",
+    "idx",
+    "train_config",
+];
 
 /// Runs target `name` on `data`; `false` for an unknown name.
 pub fn run(name: &str, data: &[u8]) -> bool {
@@ -73,7 +80,12 @@ pub fn csv(data: &[u8]) {
     if let Ok(ds) = parse_csv(&text, "fuzz.csv", &opts) {
         assert_eq!(ds.inputs().len(), ds.rows() * ds.num_inputs());
         assert_eq!(ds.targets().len(), ds.rows() * ds.num_outputs());
-        assert!(ds.inputs().iter().chain(ds.targets()).all(|v| v.is_finite()));
+        assert!(
+            ds.inputs()
+                .iter()
+                .chain(ds.targets())
+                .all(|v| v.is_finite())
+        );
         if opts.encoding != TargetEncoding::Values {
             assert_eq!(ds.labels().map(<[usize]>::len), Some(ds.rows()));
         }
@@ -86,7 +98,12 @@ pub fn fann(data: &[u8]) {
     if let Ok(ds) = parse_fann(&text, "fuzz.data") {
         assert_eq!(ds.inputs().len(), ds.rows() * ds.num_inputs());
         assert_eq!(ds.targets().len(), ds.rows() * ds.num_outputs());
-        assert!(ds.inputs().iter().chain(ds.targets()).all(|v| v.is_finite()));
+        assert!(
+            ds.inputs()
+                .iter()
+                .chain(ds.targets())
+                .all(|v| v.is_finite())
+        );
     }
 }
 
@@ -154,7 +171,11 @@ pub fn train_config(data: &[u8]) {
     cfg.learning_rate = b.f32();
     cfg.epochs = b.u32() % 12;
     let batch = b.u32();
-    cfg.batch_size = if batch & 0x8000_0000 != 0 { batch } else { batch % 32 };
+    cfg.batch_size = if batch & 0x8000_0000 != 0 {
+        batch
+    } else {
+        batch % 32
+    };
     cfg.order = b.u32() % 5;
     cfg.regularization.kind = b.u32() % 6;
     cfg.regularization.lambda = b.f32();
