@@ -7,6 +7,7 @@
 //! - [`Network`]: layer sizes, the flat weight vector, `predict` and `classify`.
 //! - [`Network::gradient`]: backprop, `E_in`, `E_aug` with L2, L1 or weight elimination.
 //! - [`Network::train`]: SGD and mini-batch gradient descent, early stopping, restarts.
+//! - [`optim`]: momentum, Nesterov, Adam, AdamW and iRPROP-, learning-rate schedules.
 //! - [`kernels`]: the matrix-vector, rank-1 and tanh kernels, one set per instruction set.
 //! - [`data`]: [`Dataset`] and loaders for CSV, FANN and IDX (MNIST) files.
 //! - [`checkpoint`]: the checkpoint file of a training run; [`atomic_file`]: how every file is replaced.
@@ -35,6 +36,8 @@ mod gradient;
 pub mod kernels;
 pub mod model_file;
 mod network;
+pub mod onnx;
+pub mod optim;
 mod regularization;
 mod report;
 mod rng;
@@ -47,6 +50,7 @@ pub use data::Dataset;
 pub use error::{Error, Result};
 pub use kernels::{Isa, Kernels};
 pub use network::{Network, Output};
+pub use optim::{Optimizer, OptimizerState, Schedule};
 pub use regularization::{RegKind, Regularization};
 pub use scaling::Scaling;
 pub use train::{EpochInfo, Order, TrainConfig, TrainReport};
