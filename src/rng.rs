@@ -27,7 +27,7 @@ impl RngState {
     pub(crate) const BYTES: usize = 48;
 
     /// The key, then the word position as a little-endian `u128`.
-    pub(crate) fn to_bytes(&self) -> [u8; Self::BYTES] {
+    pub(crate) fn to_bytes(self) -> [u8; Self::BYTES] {
         let mut b = [0u8; Self::BYTES];
         b[..32].copy_from_slice(&self.key);
         b[32..].copy_from_slice(&self.word_pos.to_le_bytes());
