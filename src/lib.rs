@@ -11,6 +11,7 @@
 //! - [`kernels`]: the matrix-vector, rank-1 and tanh kernels, one set per instruction set.
 //! - [`distributed`]: data-parallel training across processes (MPI with the feature `mpi`).
 //! - [`data`]: [`Dataset`] and loaders for CSV, FANN and IDX (MNIST) files.
+//! - [`checkpoint`]: the checkpoint file of a training run; [`atomic_file`]: how every file is replaced.
 //! - [`TrainReport::write_svg`], [`TrainReport::write_csv`]: learning curves.
 //!
 //! ```
@@ -27,7 +28,9 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod atomic_file;
 pub mod capi;
+pub mod checkpoint;
 pub mod data;
 pub mod distributed;
 pub mod error;

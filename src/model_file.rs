@@ -332,11 +332,12 @@ impl Network {
 
     /// Writes the network to the file `path` in the model format (see the
     /// [module docs](crate::model_file)), replacing the file if it exists.
+    ///
+    /// The replacement is atomic ([`write_atomic`](crate::atomic_file::write_atomic)): a crash
+    /// or a failure in the middle of a save leaves the previous file as it was.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
         let bytes = self.to_bytes()?;
-        std::fs::write(path, &bytes)
-            .map_err(|e| Error::Io(format!("cannot write {}: {e}", path.display())))
+        crate::atomic_file::write_bytes_atomic(path, &bytes)
     }
 
     /// Reads a network from a file written by [`Network::save`].

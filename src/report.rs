@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::train::TrainReport;
 
 const WIDTH: f64 = 720.0;
@@ -16,8 +16,9 @@ const BOTTOM: f64 = HEIGHT - 56.0;
 const TRAIN_COLOR: &str = "#1f77b4";
 const VAL_COLOR: &str = "#d62728";
 
+/// Replaces the file atomically (see [`crate::atomic_file`]).
 fn write_file(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(|e| Error::Io(format!("{}: {e}", path.display())))
+    crate::atomic_file::write_bytes_atomic(path, text.as_bytes())
 }
 
 /// `&`, `<`, `>` and `"` escaped for SVG text.
@@ -153,7 +154,7 @@ impl TrainReport {
         s
     }
 
-    /// Writes [`TrainReport::to_csv`] to `path`; errors with [`Error::Io`] naming the path.
+    /// Writes [`TrainReport::to_csv`] to `path`; errors with [`Error::Io`](crate::Error::Io) naming the path.
     pub fn write_csv(&self, path: impl AsRef<Path>) -> Result<()> {
         write_file(path.as_ref(), &self.to_csv())
     }
@@ -330,7 +331,7 @@ impl TrainReport {
         s
     }
 
-    /// Writes [`TrainReport::to_svg`] to `path`; errors with [`Error::Io`] naming the path.
+    /// Writes [`TrainReport::to_svg`] to `path`; errors with [`Error::Io`](crate::Error::Io) naming the path.
     pub fn write_svg(&self, path: impl AsRef<Path>) -> Result<()> {
         write_file(path.as_ref(), &self.to_svg())
     }

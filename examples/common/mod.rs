@@ -103,8 +103,7 @@ pub fn write_curve(
 ) -> nnet::Result<()> {
     let svg = dir.join(format!("{name}.svg"));
     let csv = dir.join(format!("{name}.csv"));
-    std::fs::write(&svg, report.to_svg_titled(title))
-        .map_err(|e| nnet::Error::Io(format!("{}: {e}", svg.display())))?;
+    nnet::atomic_file::write_bytes_atomic(&svg, report.to_svg_titled(title).as_bytes())?;
     report.write_csv(&csv)?;
     println!("learning curve: {} and {}", svg.display(), csv.display());
     Ok(())

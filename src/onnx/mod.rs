@@ -56,11 +56,10 @@ impl Network {
         import::network_of(&model)
     }
 
-    /// Writes [`Network::to_onnx`] to the file `path`, replacing the file if it exists.
+    /// Writes [`Network::to_onnx`] to the file `path`, replacing the file atomically if it
+    /// exists ([`write_atomic`](crate::atomic_file::write_atomic)).
     pub fn save_onnx(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
-        std::fs::write(path, self.to_onnx())
-            .map_err(|e| Error::Io(format!("cannot write {}: {e}", path.display())))
+        crate::atomic_file::write_bytes_atomic(path, &self.to_onnx())
     }
 
     /// Reads a network from an ONNX file, as [`Network::from_onnx`] does.
