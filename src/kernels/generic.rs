@@ -1024,18 +1024,11 @@ pub(crate) unsafe fn tanh<V: Vector>(v: &mut [f32]) {
 }
 
 /// Defines the kernel entry points of one instruction set: `#[target_feature]` wrappers that
-/// instantiate the generic algorithms with the vector type `$v`.
+/// instantiate the generic algorithms with the vector type `$v`. With `tiny: $tiny, $tiny_pass`,
+/// per-sample SGD of networks that fit in the lanes of the narrower `$tiny` takes `$tiny_pass`
+/// (that set's own pass) first.
 macro_rules! instantiate {
-    ($v:ty, $feature:literal, $name:literal) => {
-        $crate::kernels::generic::instantiate!(
-            $v,
-            $feature,
-            $name,
-            tiny: $v,
-            $crate::kernels::sgd::tiny_pass::<$v>
-        );
-    };
-    ($v:ty, $feature:literal, $name:literal, tiny: $tiny:ty, $tiny_pass:expr) => {
+    ($v:ty, $feature:literal, $name:literal $(, tiny: $tiny:ty, $tiny_pass:expr)?) => {
         #[doc = concat!("`y = W^T x` with ", $name, " (see `kernels::scalar::matvec`).")]
         ///
         /// # Safety
@@ -1133,9 +1126,12 @@ macro_rules! instantiate {
             // SAFETY: the caller guarantees the instruction set and the shapes (the instruction
             // set of `$tiny` is part of it); the small-network pass runs only where it fits.
             unsafe {
-                if sgd::tiny_fits::<$tiny>(p.layers) {
-                    $tiny_pass(p)
-                } else if sgd::tiny_fits::<$v>(p.layers) {
+                $(
+                    if sgd::tiny_fits::<$tiny>(p.layers) {
+                        return $tiny_pass(p);
+                    }
+                )?
+                if sgd::tiny_fits::<$v>(p.layers) {
                     sgd::tiny_pass::<$v>(p)
                 } else {
                     sgd::pass::<sgd::SimdOps<$v>>(p)

@@ -38,6 +38,7 @@
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
 pub(crate) mod aligned;
+pub(crate) mod delta;
 pub mod gemm;
 mod generic;
 pub mod scalar;
