@@ -363,6 +363,28 @@ impl Network {
     }
 }
 
+/// The file format's code of the output transform (0 = linear, 1 = tanh).
+fn output_code(output: Output) -> u32 {
+    match output {
+        Output::Linear => 0,
+        Output::Tanh => 1,
+    }
+}
+
+/// The output transform of a file's code; any other value is a format error.
+fn output_from_code(v: u32) -> Result<Output> {
+    match v {
+        0 => Ok(Output::Linear),
+        1 => Ok(Output::Tanh),
+        _ => Err(format_err(
+            Error::InvalidArgument(format!(
+                "unknown output kind {v} (expected 0 = linear or 1 = tanh)"
+            ))
+            .to_string(),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -566,27 +588,5 @@ mod tests {
             .join("nnet-no-such-dir-for-tests")
             .join("m.nnet");
         assert!(matches!(net.save(&dir), Err(Error::Io(_))));
-    }
-}
-
-/// The file format's code of the output transform (0 = linear, 1 = tanh).
-fn output_code(output: Output) -> u32 {
-    match output {
-        Output::Linear => 0,
-        Output::Tanh => 1,
-    }
-}
-
-/// The output transform of a file's code; any other value is a format error.
-fn output_from_code(v: u32) -> Result<Output> {
-    match v {
-        0 => Ok(Output::Linear),
-        1 => Ok(Output::Tanh),
-        _ => Err(format_err(
-            Error::InvalidArgument(format!(
-                "unknown output kind {v} (expected 0 = linear or 1 = tanh)"
-            ))
-            .to_string(),
-        )),
     }
 }
