@@ -69,13 +69,14 @@ impl fmt::Display for TrainPlan {
     }
 }
 
-/// Batches of fewer rows than this accumulate per-sample rank-1 updates: for 1 or 2 rows the
-/// packing of the matrix products costs more than it saves.
+/// Batches of fewer rows than this accumulate per-sample rank-1 updates (measurements in the
+/// doc of [`Network::train_plan`]).
 const GEMM_MIN_BATCH: usize = 3;
 
 /// Batches whose `rows * D` (row-weight products of one step) stay below this accumulate
 /// per-sample rank-1 updates: for tiny networks (e.g. 3-5-1, D = 26, up to batches of 39 rows)
-/// the packing and the chunk bookkeeping of the matrix products outweigh the products.
+/// the packing and the chunk bookkeeping of the matrix products outweigh the products
+/// (measurements in the doc of [`Network::train_plan`]).
 const GEMM_MIN_WORK: usize = 1024;
 
 /// Batches whose activations would take more than this many floats (2^26, 256 MiB) accumulate
@@ -148,11 +149,15 @@ impl Network {
     ///   layer step with one (the regularizer's step runs between a layer's backward product
     ///   and its update);
     /// - batches of at least 3 rows with `batch * D >= 1024` and at most 2^26 activation
-    ///   floats run as matrix products; smaller ones accumulate per-sample rank-1 updates.
-    ///   Measured (`examples/throughput`, rows in order, one thread, AMD EPYC Zen 4 with
-    ///   AVX-512, 2 vCPU): 3-5-1 (D = 26) at batch 8 accumulates at about twice the rate the
-    ///   matrix products reach, while from batch 3 on a 64-128-128-1 network (D = 25 089) runs
-    ///   faster as matrix products;
+    ///   floats run as matrix products; smaller ones accumulate per-sample rank-1 updates
+    ///   (below `batch * D = 1024` the accumulation was measured faster when the matrix-product
+    ///   path was added). Rates at the boundaries, `examples/throughput --threads 1 --epochs 3
+    ///   --rows 10000` (samples/s, AMD EPYC Zen 4, AVX-512, 2 shared vCPU under heavy other
+    ///   load, so +-50 % noise between runs): 3-5-1 (D = 26) at batch 39 (accumulated)
+    ///   6.3-9.1 M, at batch 40 (matrix products) 4.7-6.6 M; 64-128-128-1 (D = 25 089) at
+    ///   batch 2 (accumulated) 64-75 k, at batch 3 (matrix products) 46-61 k. Re-measure on
+    ///   an idle machine (`--layers 64-128-128-1 --batch 2` and `--batch 3`) before moving
+    ///   `GEMM_MIN_BATCH`;
     /// - a step or an evaluation of `rows * D >= 200 000` row-weight products is spread over
     ///   the workers (below, a fork-join costs more than the work);
     /// - `threads` 0 is one worker per core; more than the available parallelism is clamped
