@@ -62,7 +62,8 @@ pub struct NnetTrainConfig {
     pub seed: u64,
     /// The initialization range r of restarts, finite and >= 0. Default 0.1.
     pub init_range: f32,
-    /// Worker threads; 0 = all cores. Results do not depend on it. Default 0.
+    /// Worker threads; 0 = all cores; more than the available parallelism is clamped to it.
+    /// Results do not depend on it. Default 0.
     pub threads: u32,
     /// Called after every epoch; may be NULL. Non-zero stops training.
     pub on_epoch: NnetEpochCallback,
