@@ -11,7 +11,6 @@
 
 use super::delta;
 use super::generic;
-use super::scalar;
 use super::vector::Vector;
 use std::marker::PhantomData;
 
@@ -76,17 +75,17 @@ impl SgdPass<'_> {
 
 /// The kernel operations a pass needs.
 pub(crate) trait Ops {
-    /// See [`scalar::matvec`].
+    /// See [`super::scalar::matvec`].
     ///
     /// # Safety
     /// The CPU runs the instruction set of the implementation.
     unsafe fn matvec(w: &[f32], rows: usize, cols: usize, x: &[f32], y: &mut [f32]);
-    /// See [`scalar::rank1_update`].
+    /// See [`super::scalar::rank1_update`].
     ///
     /// # Safety
     /// The CPU runs the instruction set of the implementation.
     unsafe fn rank1_update(w: &mut [f32], rows: usize, cols: usize, a: f32, x: &[f32], d: &[f32]);
-    /// See [`scalar::matvec_t_rank1`].
+    /// See [`super::scalar::matvec_t_rank1`].
     ///
     /// # Safety
     /// The CPU runs the instruction set of the implementation.
@@ -100,7 +99,7 @@ pub(crate) trait Ops {
         x: &[f32],
         z: &mut [f32],
     );
-    /// See [`scalar::rank1_update_matvec`].
+    /// See [`super::scalar::rank1_update_matvec`].
     ///
     /// # Safety
     /// The CPU runs the instruction set of the implementation.
@@ -115,54 +114,11 @@ pub(crate) trait Ops {
         xn: &[f32],
         y: &mut [f32],
     );
-    /// See [`scalar::tanh`].
+    /// See [`super::scalar::tanh`].
     ///
     /// # Safety
     /// The CPU runs the instruction set of the implementation.
     unsafe fn tanh(v: &mut [f32]);
-}
-
-/// The reference kernels of [`scalar`].
-pub(crate) struct ScalarOps;
-
-impl Ops for ScalarOps {
-    unsafe fn matvec(w: &[f32], rows: usize, cols: usize, x: &[f32], y: &mut [f32]) {
-        // SAFETY: the scalar kernels are safe for any input.
-        unsafe { scalar::matvec(w, rows, cols, x, y) }
-    }
-    unsafe fn rank1_update(w: &mut [f32], rows: usize, cols: usize, a: f32, x: &[f32], d: &[f32]) {
-        // SAFETY: the scalar kernels are safe for any input.
-        unsafe { scalar::rank1_update(w, rows, cols, a, x, d) }
-    }
-    unsafe fn matvec_t_rank1(
-        w: &mut [f32],
-        rows: usize,
-        cols: usize,
-        d: &[f32],
-        a: f32,
-        x: &[f32],
-        z: &mut [f32],
-    ) {
-        // SAFETY: the scalar kernels are safe for any input.
-        unsafe { scalar::matvec_t_rank1(w, rows, cols, d, a, x, z) }
-    }
-    unsafe fn rank1_update_matvec(
-        w: &mut [f32],
-        rows: usize,
-        cols: usize,
-        a: f32,
-        x: &[f32],
-        d: &[f32],
-        xn: &[f32],
-        y: &mut [f32],
-    ) {
-        // SAFETY: the scalar kernels are safe for any input.
-        unsafe { scalar::rank1_update_matvec(w, rows, cols, a, x, d, xn, y) }
-    }
-    unsafe fn tanh(v: &mut [f32]) {
-        // SAFETY: the scalar kernels are safe for any input.
-        unsafe { scalar::tanh(v) }
-    }
 }
 
 /// The generic kernels of [`generic`] for the vector type `V`.
