@@ -3,6 +3,7 @@
 use crate::error::{Error, Result, check_finite, try_zeroed};
 use crate::kernels::delta;
 use crate::network::{Forward, Network, Output};
+use crate::regularization::Regularization;
 
 /// Buffers for one forward and backward pass, allocated once per call or trainer.
 #[derive(Debug, Clone)]
@@ -79,6 +80,23 @@ impl Backprop {
                 &self.deltas[l - 1],
             );
         }
+    }
+}
+
+/// `g += lambda * grad Omega(w)` over the weights the regularizer covers.
+pub(crate) fn add_regularizer_gradient(net: &Network, reg: &Regularization, g: &mut [f32]) {
+    if !reg.is_active() {
+        return;
+    }
+    let layers = net.layers();
+    let off = net.offsets();
+    for l in 1..layers.len() {
+        let start = reg.layer_start(off[l - 1], layers[l]);
+        reg.add_gradient(
+            &net.weights()[start..off[l]],
+            &mut g[start..off[l]],
+            reg.lambda,
+        );
     }
 }
 

@@ -32,9 +32,13 @@ pub mod train;
 
 pub mod io;
 
+pub mod onnx;
+
 pub mod kernels;
 
 pub mod data;
+
+pub mod optimizer;
 
 mod enums;
 
@@ -42,6 +46,8 @@ pub use data::*;
 pub use io::*;
 pub use kernels::*;
 pub use network::*;
+pub use onnx::*;
+pub use optimizer::*;
 pub use regularization::*;
 pub use train::*;
 

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use super::batched::{Acts, CHUNK_ROWS, PackedNet, lock_for_thread};
 use super::plan::{parallel_work, predict_batched as predict_batched_rows};
 use crate::error::{Error, Result, check_finite, checked_mul, try_zeroed};
-use crate::gradient::{Backprop, check_xy, scaled_copies};
+use crate::gradient::{Backprop, add_regularizer_gradient, check_xy, scaled_copies};
 use crate::kernels::Isa;
 use crate::network::{Forward, Network, classes_of};
 use crate::regularization::Regularization;
@@ -250,17 +250,8 @@ impl Network {
         ev.load(self);
         let mut e = ev.mean_error(self, None, x, y);
         if reg.is_active() {
-            let layers = self.layers();
-            let off = self.offsets();
-            for l in 1..layers.len() {
-                let start = reg.layer_start(off[l - 1], layers[l]);
-                reg.add_gradient(
-                    &self.weights()[start..off[l]],
-                    &mut g[start..off[l]],
-                    reg.lambda,
-                );
-            }
-            e += reg.lambda as f64 * reg.omega(self.weights(), layers, off);
+            add_regularizer_gradient(self, reg, &mut g);
+            e += reg.lambda as f64 * reg.omega(self.weights(), self.layers(), self.offsets());
         }
         grad.copy_from_slice(&g);
         Ok(e)

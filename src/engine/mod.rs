@@ -26,6 +26,8 @@ mod update;
 pub use config::{EpochInfo, Order, TrainConfig, TrainReport};
 pub use plan::{TrainPath, TrainPlan};
 
+pub(crate) use evaluate::Evaluator;
+
 use crate::error::{Error, Result};
 use crate::gradient::{check_xy, scaled_copies};
 use crate::network::Network;
