@@ -16,7 +16,8 @@
 //! on the same rows and threads, without the finite-value scan that `Network::error` adds), so
 //! only the training passes count; the rate with the evaluation counted is printed on stderr. Inference times `predict_into` over the rows
 //! in batches of `--batch` rows. Prints
-//! `samples_per_sec=<median over epochs> isa=<isa> threads=<t>` (details on stderr).
+//! `samples_per_sec=<median over epochs> isa=<isa> threads=<t>` (details on stderr, among them
+//! `plan: ...`, the path, batch and threads of `Network::train_plan`).
 
 use std::ops::ControlFlow;
 use std::time::Instant;
@@ -212,6 +213,8 @@ fn main() {
             threads,
             ..TrainConfig::default()
         };
+        // the engine's choice of path, batch and threads for this run
+        eprintln!("plan: {}", net.train_plan(&cfg, a.rows));
         let e0 = net.error(&x, &y).unwrap();
         let mut stamps = vec![(Instant::now(), cpu_seconds())];
         let report = net

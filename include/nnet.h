@@ -305,7 +305,8 @@ typedef struct NnetTrainConfig {
      */
     float init_range;
     /**
-     * Worker threads; 0 = all cores. Results do not depend on it. Default 0.
+     * Worker threads; 0 = all cores; more than the available parallelism is clamped to it.
+     * Results do not depend on it. Default 0.
      */
     uint32_t threads;
     /**

@@ -34,12 +34,12 @@ use std::ops::{ControlFlow, Range};
 use std::path::Path;
 use std::time::Instant;
 
+use crate::engine::Evaluator;
+use crate::engine::{EpochInfo, Order, TrainConfig, TrainReport};
 use crate::error::{Error, Result, check_finite, try_zeroed};
 use crate::gradient::{Backprop, add_regularizer_gradient, check_xy, scaled_copies};
-use crate::minibatch::Evaluator;
 use crate::network::Network;
 use crate::rng::SeededRng;
-use crate::train::{EpochInfo, Order, TrainConfig, TrainReport};
 
 #[cfg(feature = "mpi")]
 pub use self::mpi_impl::Mpi;
@@ -126,7 +126,6 @@ fn encode_error(e: &Error, rank: usize) -> Vec<u8> {
         Error::Io(_) => 5,
         Error::Format(_) => 6,
         Error::Diverged(_) => 7,
-        Error::Stopped(_) => 8,
     };
     let mut v = vec![code];
     v.extend_from_slice(format!("rank {rank}: {}", e.message()).as_bytes());
@@ -143,8 +142,8 @@ fn decode_error(bytes: &[u8]) -> Error {
         Some(4) => Error::OutOfMemory(msg),
         Some(5) => Error::Io(msg),
         Some(6) => Error::Format(msg),
-        Some(7) => Error::Diverged(msg),
-        _ => Error::Stopped(msg),
+        // 7, and any code no rank sends
+        _ => Error::Diverged(msg),
     }
 }
 

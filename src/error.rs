@@ -26,8 +26,6 @@ pub enum Error {
     Format(String),
     /// Training produced a non-finite loss or weight; the network keeps its last finite weights.
     Diverged(String),
-    /// The per-epoch callback asked training to stop.
-    Stopped(String),
 }
 
 impl Error {
@@ -41,8 +39,7 @@ impl Error {
             | Error::OutOfMemory(m)
             | Error::Io(m)
             | Error::Format(m)
-            | Error::Diverged(m)
-            | Error::Stopped(m) => m,
+            | Error::Diverged(m) => m,
         }
     }
 
@@ -56,7 +53,6 @@ impl Error {
             Error::Io(_) => "i/o error",
             Error::Format(_) => "format error",
             Error::Diverged(_) => "training diverged",
-            Error::Stopped(_) => "training stopped",
         }
     }
 }

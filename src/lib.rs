@@ -33,6 +33,7 @@ pub mod capi;
 pub mod checkpoint;
 pub mod data;
 pub mod distributed;
+mod engine;
 pub mod error;
 mod gradient;
 pub mod kernels;
@@ -44,18 +45,15 @@ mod regularization;
 mod report;
 mod rng;
 mod scaling;
-mod train;
-// the batched paths (mini-batch training, prediction, evaluation) as matrix products
-mod minibatch;
 
 pub use data::Dataset;
+pub use engine::{EpochInfo, Order, TrainConfig, TrainPath, TrainPlan, TrainReport};
 pub use error::{Error, Result};
 pub use kernels::{Isa, Kernels};
 pub use network::{Network, Output};
 pub use optim::{Optimizer, OptimizerState, Schedule};
 pub use regularization::{RegKind, Regularization};
 pub use scaling::Scaling;
-pub use train::{EpochInfo, Order, TrainConfig, TrainReport};
 
 /// The crate version, e.g. "0.1.0".
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

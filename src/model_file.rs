@@ -185,7 +185,7 @@ impl Network {
         })?;
         out.extend_from_slice(&MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&self.output().to_u32().to_le_bytes());
+        out.extend_from_slice(&output_code(self.output()).to_le_bytes());
         out.extend_from_slice(&flags.to_le_bytes());
         out.extend_from_slice(&(layers.len() as u32).to_le_bytes());
         for &d in layers {
@@ -304,7 +304,7 @@ impl Network {
                 "checksum mismatch: the model says {stored:#010x}, its contents give {actual:#010x} (corrupt file)"
             )));
         }
-        let output = Output::from_u32(output_raw).map_err(|e| format_err(e.to_string()))?;
+        let output = output_from_code(output_raw)?;
         let scaling = if flags & FLAG_SCALING != 0 {
             let mean = r.f32s(n_in, "the input means")?;
             let std = r.f32s(n_in, "the input standard deviations")?;
@@ -347,6 +347,28 @@ impl Network {
     pub fn load(path: impl AsRef<Path>) -> Result<Network> {
         let bytes = read_file(path.as_ref())?;
         Network::from_bytes(&bytes)
+    }
+}
+
+/// The file format's code of the output transform (0 = linear, 1 = tanh).
+fn output_code(output: Output) -> u32 {
+    match output {
+        Output::Linear => 0,
+        Output::Tanh => 1,
+    }
+}
+
+/// The output transform of a file's code; any other value is a format error.
+fn output_from_code(v: u32) -> Result<Output> {
+    match v {
+        0 => Ok(Output::Linear),
+        1 => Ok(Output::Tanh),
+        _ => Err(format_err(
+            Error::InvalidArgument(format!(
+                "unknown output kind {v} (expected 0 = linear or 1 = tanh)"
+            ))
+            .to_string(),
+        )),
     }
 }
 

@@ -3,14 +3,8 @@
 use crate::error::{Error, Result, check_finite, checked_mul, try_zeroed};
 use crate::kernels::Kernels;
 use crate::kernels::aligned::AlignedVec;
-use crate::minibatch::predict_batched;
 use crate::rng::SeededRng;
 use crate::scaling::Scaling;
-
-/// From this many rows on, prediction runs as matrix products over chunks of rows (in
-/// parallel on the current rayon pool, with buffers kept per calling thread for its next
-/// prediction); fewer rows go one by one.
-const PREDICT_BATCH_MIN_ROWS: usize = 8;
 
 /// The transform of the output layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -20,27 +14,6 @@ pub enum Output {
     Linear,
     /// `tanh`: outputs in (-1, 1), for +-1 labels.
     Tanh,
-}
-
-impl Output {
-    /// The C ABI value: `NNET_OUTPUT_LINEAR = 0`, `NNET_OUTPUT_TANH = 1`.
-    pub fn to_u32(self) -> u32 {
-        match self {
-            Output::Linear => 0,
-            Output::Tanh => 1,
-        }
-    }
-
-    /// Parses the C ABI value; any other value is an error.
-    pub fn from_u32(v: u32) -> Result<Output> {
-        match v {
-            0 => Ok(Output::Linear),
-            1 => Ok(Output::Tanh),
-            _ => Err(Error::InvalidArgument(format!(
-                "unknown output kind {v} (expected 0 = linear or 1 = tanh)"
-            ))),
-        }
-    }
 }
 
 /// A fully connected network with tanh hidden layers.
@@ -295,69 +268,6 @@ impl Network {
             )));
         }
         Ok(len / width)
-    }
-
-    /// The outputs for one sample (`d(0)` inputs) or a row-major batch of rows; the result holds
-    /// `d(L)` values per row. Applies the network's standardization, if any.
-    ///
-    /// Errors when `x` is empty, its length is not a multiple of `d(0)`, or it holds NaN or
-    /// infinity.
-    pub fn predict(&self, x: &[f32]) -> Result<Vec<f32>> {
-        let rows = self.rows_of(x.len(), self.num_inputs(), "the input")?;
-        let n = checked_mul(rows, self.num_outputs(), "the output size")?;
-        let mut y = try_zeroed(n, "the outputs")?;
-        self.predict_into(x, &mut y)?;
-        Ok(y)
-    }
-
-    /// Like [`Network::predict`], writing into `y` (`rows * d(L)` values). `y` is written only on
-    /// success.
-    ///
-    /// Many rows are computed as matrix products over chunks of rows, in parallel on the
-    /// current rayon pool (the result does not depend on the number of threads); the calling
-    /// thread keeps those work buffers for its next prediction.
-    pub fn predict_into(&self, x: &[f32], y: &mut [f32]) -> Result<()> {
-        let rows = self.rows_of(x.len(), self.num_inputs(), "the input")?;
-        let expect = checked_mul(rows, self.num_outputs(), "the output size")?;
-        if y.len() != expect {
-            return Err(Error::ShapeMismatch(format!(
-                "expected an output buffer of {expect} values ({rows} rows x {} outputs), got {}",
-                self.num_outputs(),
-                y.len()
-            )));
-        }
-        check_finite(x, "input")?;
-        if rows >= PREDICT_BATCH_MIN_ROWS {
-            return predict_batched(self, x, y);
-        }
-        let mut ws = Forward::new(self)?;
-        let n_in = self.num_inputs();
-        let n_out = self.num_outputs();
-        let mut xs = Vec::new();
-        if self.scaling.is_some() {
-            xs = try_zeroed(n_in, "a scaled input row")?;
-        }
-        for (xr, yr) in x.chunks_exact(n_in).zip(y.chunks_exact_mut(n_out)) {
-            let input = match &self.scaling {
-                Some(s) => {
-                    s.scale_inputs(xr, &mut xs);
-                    &xs[..]
-                }
-                None => xr,
-            };
-            yr.copy_from_slice(ws.run(self, input));
-            if let Some(s) = &self.scaling {
-                s.unscale_outputs(yr);
-            }
-        }
-        Ok(())
-    }
-
-    /// The class of each row: `sign(output)` (+1 or -1, with sign(0) = +1) for one output, the
-    /// index of the largest output for several. Returns one value per row.
-    pub fn classify(&self, x: &[f32]) -> Result<Vec<f32>> {
-        let y = self.predict(x)?;
-        Ok(classes_of(&y, self.num_outputs()))
     }
 }
 

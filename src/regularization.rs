@@ -16,31 +16,6 @@ pub enum RegKind {
     WeightElimination,
 }
 
-impl RegKind {
-    /// The C ABI value (`NNET_REG_*`).
-    pub fn to_u32(self) -> u32 {
-        match self {
-            RegKind::None => 0,
-            RegKind::L2 => 1,
-            RegKind::L1 => 2,
-            RegKind::WeightElimination => 3,
-        }
-    }
-
-    /// Parses the C ABI value; any other value is an error.
-    pub fn from_u32(v: u32) -> Result<RegKind> {
-        match v {
-            0 => Ok(RegKind::None),
-            1 => Ok(RegKind::L2),
-            2 => Ok(RegKind::L1),
-            3 => Ok(RegKind::WeightElimination),
-            _ => Err(Error::InvalidArgument(format!(
-                "unknown regularizer {v} (expected 0 = none, 1 = l2, 2 = l1, 3 = weight elimination)"
-            ))),
-        }
-    }
-}
-
 /// A regularizer with its strength.
 ///
 /// ```
@@ -176,7 +151,7 @@ impl Regularization {
         }
         let mut sum = 0.0;
         for l in 1..layers.len() {
-            let start = offsets[l - 1] + if self.include_bias { 0 } else { layers[l] };
+            let start = self.layer_start(offsets[l - 1], layers[l]);
             sum += weights[start..offsets[l]]
                 .iter()
                 .map(|&w| self.value(w))
@@ -185,9 +160,18 @@ impl Regularization {
         sum
     }
 
-    /// The first index of layer `l`'s matrix that the regularizer covers.
+    /// Whether `Omega` covers row `i` of a layer's matrix (row 0 is the bias row): the bias
+    /// rule of every path, written once.
+    #[inline]
+    pub(crate) fn covers_row(&self, i: usize) -> bool {
+        i > 0 || self.include_bias
+    }
+
+    /// The first flat index that `Omega` covers of a layer matrix with `cols` columns that
+    /// starts at `offset` (the covered rows are the last ones, see [`Self::covers_row`]).
+    #[inline]
     pub(crate) fn layer_start(&self, offset: usize, cols: usize) -> usize {
-        if self.include_bias {
+        if self.covers_row(0) {
             offset
         } else {
             offset + cols

@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::engine::TrainReport;
 use crate::error::Result;
-use crate::train::TrainReport;
 
 const WIDTH: f64 = 720.0;
 const HEIGHT: f64 = 440.0;

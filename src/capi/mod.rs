@@ -26,6 +26,8 @@ use crate::network::Network;
 // Declaration order is the order of the generated header.
 pub mod network;
 
+pub mod regularization;
+
 pub mod train;
 
 pub mod io;
@@ -38,12 +40,15 @@ pub mod data;
 
 pub mod optimizer;
 
+mod enums;
+
 pub use data::*;
 pub use io::*;
 pub use kernels::*;
 pub use network::*;
 pub use onnx::*;
 pub use optimizer::*;
+pub use regularization::*;
 pub use train::*;
 
 /// The result of a call: `NNET_OK` or one of the `NNET_ERR_*` codes.
@@ -117,7 +122,6 @@ impl From<Error> for Fail {
             Error::Io(_) => NNET_ERR_IO,
             Error::Format(_) => NNET_ERR_FORMAT,
             Error::Diverged(_) => NNET_ERR_DIVERGED,
-            Error::Stopped(_) => NNET_ERR_STOPPED,
         };
         Fail {
             status,
@@ -393,10 +397,9 @@ mod tests {
             Error::Io(String::new()),
             Error::Format(String::new()),
             Error::Diverged(String::new()),
-            Error::Stopped(String::new()),
         ];
         let mut codes: Vec<NnetStatus> = all.into_iter().map(|e| Fail::from(e).status).collect();
-        codes.extend([NNET_ERR_NULL_POINTER, NNET_ERR_PANIC]);
+        codes.extend([NNET_ERR_STOPPED, NNET_ERR_NULL_POINTER, NNET_ERR_PANIC]);
         let n = codes.len();
         codes.sort_unstable();
         codes.dedup();

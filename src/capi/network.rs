@@ -2,7 +2,7 @@
 
 use std::ffi::{CStr, c_char};
 
-use super::train::NnetRegularization;
+use super::regularization::NnetRegularization;
 use super::{
     CResult, Fail, NnetStatus, check_disjoint, check_ptr, guard, guard_value, isa_cstr, mul,
     net_mut, net_ref, slice, slice_mut,

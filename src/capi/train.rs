@@ -4,19 +4,13 @@ use std::ffi::c_void;
 use std::ops::ControlFlow;
 
 use super::network::{NnetNetwork, batch, fallible_clone};
-use super::{CResult, Fail, NnetStatus, check_ptr, guard, guard_value, net_mut, net_ref};
+use super::regularization::{NNET_REG_NONE, NnetRegularization};
+use super::{
+    CResult, Fail, NNET_ERR_STOPPED, NnetStatus, check_ptr, guard, guard_value, net_mut, net_ref,
+};
+use crate::engine::{EpochInfo, Order, TrainConfig};
 use crate::error::Error;
-use crate::regularization::{RegKind, Regularization};
-use crate::train::{EpochInfo, Order, TrainConfig};
-
-/// `NNET_REG_NONE`: no regularizer.
-pub const NNET_REG_NONE: u32 = 0;
-/// `NNET_REG_L2`: weight decay, `Omega = sum w^2`.
-pub const NNET_REG_L2: u32 = 1;
-/// `NNET_REG_L1`: `Omega = sum |w|`.
-pub const NNET_REG_L1: u32 = 2;
-/// `NNET_REG_WEIGHT_ELIMINATION`: `Omega = sum (w/w0)^2 / (1 + (w/w0)^2)`.
-pub const NNET_REG_WEIGHT_ELIMINATION: u32 = 3;
+use crate::regularization::Regularization;
 
 /// `NNET_ORDER_SHUFFLE`: a new random permutation every epoch (the default).
 pub const NNET_ORDER_SHUFFLE: u32 = 0;
@@ -24,53 +18,6 @@ pub const NNET_ORDER_SHUFFLE: u32 = 0;
 pub const NNET_ORDER_SEQUENTIAL: u32 = 1;
 /// `NNET_ORDER_RANDOM_PICK`: N rows drawn uniformly with replacement.
 pub const NNET_ORDER_RANDOM_PICK: u32 = 2;
-
-/// The regularizer of `E_aug = E_in + lambda * Omega(w)`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct NnetRegularization {
-    /// `NNET_REG_*`.
-    pub kind: u32,
-    /// `lambda >= 0`, finite.
-    pub lambda: f32,
-    /// The weight-elimination scale, finite and > 0; default 1.
-    pub w0: f32,
-    /// 1: Omega also sums the bias rows (default, as in the lecture); 0: it skips them. Any
-    /// other value is an error.
-    pub include_bias: u8,
-}
-
-impl NnetRegularization {
-    /// Validates every field and converts; never transmutes.
-    pub(crate) fn convert(self) -> CResult<Regularization> {
-        let include_bias = match self.include_bias {
-            0 => false,
-            1 => true,
-            v => {
-                return Err(Fail::invalid(format!(
-                    "include_bias must be 0 or 1, got {v}"
-                )));
-            }
-        };
-        let reg = Regularization {
-            kind: RegKind::from_u32(self.kind)?,
-            lambda: self.lambda,
-            w0: self.w0,
-            include_bias,
-        };
-        reg.validate()?;
-        Ok(reg)
-    }
-
-    fn from_rust(r: &Regularization) -> NnetRegularization {
-        NnetRegularization {
-            kind: r.kind.to_u32(),
-            lambda: r.lambda,
-            w0: r.w0,
-            include_bias: r.include_bias as u8,
-        }
-    }
-}
 
 /// What one epoch measured; passed to the `on_epoch` callback.
 #[repr(C)]
@@ -115,7 +62,8 @@ pub struct NnetTrainConfig {
     pub seed: u64,
     /// The initialization range r of restarts, finite and >= 0. Default 0.1.
     pub init_range: f32,
-    /// Worker threads; 0 = all cores. Results do not depend on it. Default 0.
+    /// Worker threads; 0 = all cores; more than the available parallelism is clamped to it.
+    /// Results do not depend on it. Default 0.
     pub threads: u32,
     /// Called after every epoch; may be NULL. Non-zero stops training.
     pub on_epoch: NnetEpochCallback,
@@ -288,12 +236,15 @@ pub unsafe extern "C" fn nnet_train(
                     unsafe { report.write(c) };
                 }
                 if r.stopped_by_callback {
-                    return Err(Error::Stopped(format!(
-                        "the on_epoch callback stopped training after epoch {} (the network keeps \
-                         the weights of epoch {}; the report is written)",
-                        r.epochs_run, r.best_epoch
-                    ))
-                    .into());
+                    return Err(Fail {
+                        status: NNET_ERR_STOPPED,
+                        message: format!(
+                            "training stopped: the on_epoch callback stopped training after \
+                             epoch {} (the network keeps the weights of epoch {}; the report is \
+                             written)",
+                            r.epochs_run, r.best_epoch
+                        ),
+                    });
                 }
                 Ok(())
             }

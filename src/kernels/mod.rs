@@ -40,6 +40,7 @@
 mod aarch64;
 pub(crate) mod aligned;
 pub mod cpu;
+pub(crate) mod delta;
 pub mod gemm;
 mod generic;
 mod portable;

@@ -6,6 +6,8 @@
 //! The functions are `unsafe fn` only to share one signature with the SIMD kernels in the
 //! dispatch table; the scalar bodies index slices and are memory-safe on any input.
 
+use super::sgd;
+
 /// `y[j] = sum_i x[i] * w[i*cols + j]` for `i < rows`, `j < cols` (the forward pass, y = W^T x).
 ///
 /// # Safety
@@ -125,9 +127,52 @@ pub unsafe fn rank1_update_matvec(
 ///
 /// # Safety
 /// Safe for any input that passes `SgdPass::check`.
-pub(crate) unsafe fn sgd_pass(p: &mut super::sgd::SgdPass) -> Option<f64> {
+pub(crate) unsafe fn sgd_pass(p: &mut sgd::SgdPass) -> Option<f64> {
     // SAFETY: the scalar operations need no instruction set.
-    unsafe { super::sgd::pass::<super::sgd::ScalarOps>(p) }
+    unsafe { sgd::pass::<ScalarOps>(p) }
+}
+
+/// The reference kernels as the operations of the per-sample SGD pass.
+pub(crate) struct ScalarOps;
+
+impl sgd::Ops for ScalarOps {
+    unsafe fn matvec(w: &[f32], rows: usize, cols: usize, x: &[f32], y: &mut [f32]) {
+        // SAFETY: the scalar kernels are safe for any input.
+        unsafe { matvec(w, rows, cols, x, y) }
+    }
+    unsafe fn rank1_update(w: &mut [f32], rows: usize, cols: usize, a: f32, x: &[f32], d: &[f32]) {
+        // SAFETY: the scalar kernels are safe for any input.
+        unsafe { rank1_update(w, rows, cols, a, x, d) }
+    }
+    unsafe fn matvec_t_rank1(
+        w: &mut [f32],
+        rows: usize,
+        cols: usize,
+        d: &[f32],
+        a: f32,
+        x: &[f32],
+        z: &mut [f32],
+    ) {
+        // SAFETY: the scalar kernels are safe for any input.
+        unsafe { matvec_t_rank1(w, rows, cols, d, a, x, z) }
+    }
+    unsafe fn rank1_update_matvec(
+        w: &mut [f32],
+        rows: usize,
+        cols: usize,
+        a: f32,
+        x: &[f32],
+        d: &[f32],
+        xn: &[f32],
+        y: &mut [f32],
+    ) {
+        // SAFETY: the scalar kernels are safe for any input.
+        unsafe { rank1_update_matvec(w, rows, cols, a, x, d, xn, y) }
+    }
+    unsafe fn tanh(v: &mut [f32]) {
+        // SAFETY: the scalar kernels are safe for any input.
+        unsafe { tanh(v) }
+    }
 }
 
 /// One optimizer step with the one-lane reference (see `kernels::update`).

@@ -9,8 +9,8 @@
 //! forward product of the next sample's input (after every other layer has been updated, so the
 //! next forward pass sees exactly the updated weights).
 
+use super::delta;
 use super::generic;
-use super::scalar;
 use super::vector::Vector;
 use std::marker::PhantomData;
 
@@ -75,17 +75,17 @@ impl SgdPass<'_> {
 
 /// The kernel operations a pass needs.
 pub(crate) trait Ops {
-    /// See [`scalar::matvec`].
+    /// See [`super::scalar::matvec`].
     ///
     /// # Safety
     /// The CPU runs the instruction set of the implementation.
     unsafe fn matvec(w: &[f32], rows: usize, cols: usize, x: &[f32], y: &mut [f32]);
-    /// See [`scalar::rank1_update`].
+    /// See [`super::scalar::rank1_update`].
     ///
     /// # Safety
     /// The CPU runs the instruction set of the implementation.
     unsafe fn rank1_update(w: &mut [f32], rows: usize, cols: usize, a: f32, x: &[f32], d: &[f32]);
-    /// See [`scalar::matvec_t_rank1`].
+    /// See [`super::scalar::matvec_t_rank1`].
     ///
     /// # Safety
     /// The CPU runs the instruction set of the implementation.
@@ -99,7 +99,7 @@ pub(crate) trait Ops {
         x: &[f32],
         z: &mut [f32],
     );
-    /// See [`scalar::rank1_update_matvec`].
+    /// See [`super::scalar::rank1_update_matvec`].
     ///
     /// # Safety
     /// The CPU runs the instruction set of the implementation.
@@ -114,54 +114,11 @@ pub(crate) trait Ops {
         xn: &[f32],
         y: &mut [f32],
     );
-    /// See [`scalar::tanh`].
+    /// See [`super::scalar::tanh`].
     ///
     /// # Safety
     /// The CPU runs the instruction set of the implementation.
     unsafe fn tanh(v: &mut [f32]);
-}
-
-/// The reference kernels of [`scalar`].
-pub(crate) struct ScalarOps;
-
-impl Ops for ScalarOps {
-    unsafe fn matvec(w: &[f32], rows: usize, cols: usize, x: &[f32], y: &mut [f32]) {
-        // SAFETY: the scalar kernels are safe for any input.
-        unsafe { scalar::matvec(w, rows, cols, x, y) }
-    }
-    unsafe fn rank1_update(w: &mut [f32], rows: usize, cols: usize, a: f32, x: &[f32], d: &[f32]) {
-        // SAFETY: the scalar kernels are safe for any input.
-        unsafe { scalar::rank1_update(w, rows, cols, a, x, d) }
-    }
-    unsafe fn matvec_t_rank1(
-        w: &mut [f32],
-        rows: usize,
-        cols: usize,
-        d: &[f32],
-        a: f32,
-        x: &[f32],
-        z: &mut [f32],
-    ) {
-        // SAFETY: the scalar kernels are safe for any input.
-        unsafe { scalar::matvec_t_rank1(w, rows, cols, d, a, x, z) }
-    }
-    unsafe fn rank1_update_matvec(
-        w: &mut [f32],
-        rows: usize,
-        cols: usize,
-        a: f32,
-        x: &[f32],
-        d: &[f32],
-        xn: &[f32],
-        y: &mut [f32],
-    ) {
-        // SAFETY: the scalar kernels are safe for any input.
-        unsafe { scalar::rank1_update_matvec(w, rows, cols, a, x, d, xn, y) }
-    }
-    unsafe fn tanh(v: &mut [f32]) {
-        // SAFETY: the scalar kernels are safe for any input.
-        unsafe { scalar::tanh(v) }
-    }
 }
 
 /// The generic kernels of [`generic`] for the vector type `V`.
@@ -257,13 +214,7 @@ pub(crate) unsafe fn pass<O: Ops>(p: &mut SgdPass) -> Option<f64> {
         // output delta and the sample's error
         let out = &p.acts[big_l][1..];
         let target = &p.y[row * n_out..(row + 1) * n_out];
-        let mut e = 0.0f64;
-        for ((dk, &ok), &yk) in p.deltas[big_l - 1].iter_mut().zip(out).zip(target) {
-            let r = yk - ok;
-            e += (r as f64) * (r as f64);
-            let dtheta = if p.tanh_output { 1.0 - ok * ok } else { 1.0 };
-            *dk = -2.0 * r * dtheta;
-        }
+        let e = delta::output_deltas(out, target, p.tanh_output, &mut p.deltas[big_l - 1]);
         if !e.is_finite() {
             return None;
         }
@@ -276,9 +227,7 @@ pub(crate) unsafe fn pass<O: Ops>(p: &mut SgdPass) -> Option<f64> {
             let x = &p.acts[l - 1];
             // SAFETY: forwarded from the caller.
             unsafe { O::matvec_t_rank1(w, rows, cols, &upper[0], alpha, x, p.z) };
-            for ((dj, &zj), &xj) in lower[l - 2].iter_mut().zip(&p.z[1..]).zip(&x[1..]) {
-                *dj = zj * (1.0 - xj * xj);
-            }
+            delta::hidden_deltas(&p.z[1..], &x[1..], &mut lower[l - 2]);
         }
         // the first layer's update, fused with the next sample's forward product
         let (rows, cols) = (n_in + 1, layers[1]);
@@ -403,18 +352,10 @@ pub(crate) unsafe fn tiny_pass<V: Vector>(p: &mut SgdPass) -> Option<f64> {
             }
             // output delta and error (padding lanes: out = 0, target = 0, delta = 0)
             let out = acts[big_l];
-            let r = V::load_partial(p.y.as_ptr().add(row * n_out), n_out).sub(out);
-            let dtheta = if p.tanh_output {
-                c(1.0).sub(out.mul(out))
-            } else {
-                c(1.0)
-            };
-            let mut delta = c(-2.0).mul(r).mul(dtheta);
+            let target = V::load_partial(p.y.as_ptr().add(row * n_out), n_out);
+            let (r, mut delta) = delta::output_delta(out, target, p.tanh_output);
             r.store(lanes.as_mut_ptr());
-            let e: f64 = lanes[..n_out]
-                .iter()
-                .map(|&v| (v as f64) * (v as f64))
-                .sum();
+            let e: f64 = lanes[..n_out].iter().map(|&v| delta::squared(v)).sum();
             if !e.is_finite() {
                 diverged = true;
                 break;
@@ -444,7 +385,7 @@ pub(crate) unsafe fn tiny_pass<V: Vector>(p: &mut SgdPass) -> Option<f64> {
                     w[i + 1] = V::splat(lanes[i]).mul_add(ad, w[i + 1]);
                 }
                 if l >= 2 {
-                    delta = z.mul(c(1.0).sub(x.mul(x)));
+                    delta = delta::hidden_delta(z, x);
                 }
             }
         }

@@ -1,5 +1,5 @@
-//! The batched paths: mini-batch training, batched inference and error evaluation as matrix
-//! products over many rows at once.
+//! Mini-batch training as matrix products over many rows at once (the [`Gemm`] step), and the
+//! packed weights and batch activations that batched evaluation shares.
 //!
 //! For a batch of B rows, layer `l` computes `S = X W` (`B x d(l)`, X with its column of ones),
 //! the backward pass `Delta_prev = (Delta W^T)` without the bias row's column, times
@@ -15,14 +15,15 @@
 //! columns), which the forward product reads directly and the update writes in place; they
 //! are copied back to the network's row-major layout after every epoch.
 
-use std::cell::RefCell;
 use std::sync::Mutex;
 
 use rayon::ThreadPool;
 use rayon::prelude::*;
 
+use super::plan::parallel_work;
+use super::step::{Sets, Step};
 use crate::error::{Error, Result, try_zeroed};
-use crate::kernels::Isa;
+use crate::kernels::delta;
 use crate::kernels::gemm::{GemmScratch, MatMut, MatRef, Operand};
 use crate::network::{Network, Output};
 use crate::regularization::Regularization;
@@ -30,29 +31,6 @@ use crate::regularization::Regularization;
 /// Rows per chunk of a batch: the unit of parallel work, fixed (never derived from the thread
 /// count).
 pub(crate) const CHUNK_ROWS: usize = 64;
-
-/// Below this many row-weight products (`rows * D`) a step or an evaluation runs on the calling
-/// thread: a fork-join would cost more than it saves. (Where work runs never changes a result.)
-const PARALLEL_MIN_WORK: usize = 200_000;
-
-/// Whether work of `rows * weights` products is worth spreading over `pool`.
-fn parallel(pool: Option<&ThreadPool>, rows: usize, weights: usize) -> bool {
-    let threads = pool.map_or_else(rayon::current_num_threads, |p| p.current_num_threads());
-    threads > 1 && rows.saturating_mul(weights) >= PARALLEL_MIN_WORK
-}
-
-/// A rayon pool of `threads` workers (0 = one per core).
-pub(crate) fn build_pool(threads: usize) -> Result<ThreadPool> {
-    let n = if threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        threads
-    };
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(n)
-        .build()
-        .map_err(|e| Error::OutOfMemory(format!("cannot start {n} worker threads: {e}")))
-}
 
 /// Every layer's weights in the packed layout of the forward product's right operand.
 #[derive(Debug, Clone)]
@@ -80,7 +58,7 @@ impl PackedNet {
         })
     }
 
-    fn layer(&self, l: usize) -> &[f32] {
+    pub(super) fn layer(&self, l: usize) -> &[f32] {
         &self.data[self.offs[l - 1]..self.offs[l]]
     }
 
@@ -121,8 +99,8 @@ impl PackedNet {
 /// constant 1.
 #[derive(Debug)]
 pub(crate) struct Acts {
-    acts: Vec<Vec<f32>>,
-    scratch: GemmScratch,
+    pub(super) acts: Vec<Vec<f32>>,
+    pub(super) scratch: GemmScratch,
 }
 
 impl Acts {
@@ -145,19 +123,19 @@ impl Acts {
     }
 
     /// Input row `r` (after its leading 1).
-    fn input_row(&mut self, width: usize, r: usize) -> &mut [f32] {
+    pub(super) fn input_row(&mut self, width: usize, r: usize) -> &mut [f32] {
         &mut self.acts[0][r * (width + 1) + 1..(r + 1) * (width + 1)]
     }
 
     /// Output row `r` (after its leading 1).
-    fn output_row(&self, width: usize, r: usize) -> &[f32] {
+    pub(super) fn output_row(&self, width: usize, r: usize) -> &[f32] {
         let a = self.acts.last().expect("L >= 1");
         &a[r * (width + 1) + 1..(r + 1) * (width + 1)]
     }
 
     /// The forward pass of `rows` rows already in the input buffer, with the packed weights
     /// `w`.
-    fn forward(&mut self, net: &Network, w: &PackedNet, rows: usize) {
+    pub(super) fn forward(&mut self, net: &Network, w: &PackedNet, rows: usize) {
         let k = net.kernels();
         let layers = net.layers();
         let nr = k.gemm_tile().1;
@@ -184,162 +162,9 @@ impl Acts {
     }
 }
 
-/// `sum_rows sum_k (y - out)^2` of a chunk: forward the rows of `x` (scaled inputs) and compare
-/// with `y`.
-fn chunk_error(net: &Network, w: &PackedNet, a: &mut Acts, x: &[f32], y: &[f32]) -> f64 {
-    let (n_in, n_out) = (net.num_inputs(), net.num_outputs());
-    let rows = x.len() / n_in;
-    for (r, xr) in x.chunks_exact(n_in).enumerate() {
-        a.input_row(n_in, r).copy_from_slice(xr);
-    }
-    a.forward(net, w, rows);
-    let mut sum = 0.0f64;
-    for (r, yr) in y.chunks_exact(n_out).enumerate() {
-        sum += a
-            .output_row(n_out, r)
-            .iter()
-            .zip(yr)
-            .map(|(&o, &t)| {
-                let d = (t - o) as f64;
-                d * d
-            })
-            .sum::<f64>();
-    }
-    sum
-}
-
-/// Per-thread buffers for batched evaluation and prediction with the network's weights.
-#[derive(Debug)]
-pub(crate) struct Evaluator {
-    w: PackedNet,
-    ws: Vec<Mutex<Acts>>,
-    sums: Vec<f64>,
-}
-
-impl Evaluator {
-    /// Buffers for `threads` workers and at most `rows` rows at a time.
-    pub(crate) fn new(net: &Network, threads: usize, rows: usize) -> Result<Evaluator> {
-        let cap = rows.clamp(1, CHUNK_ROWS);
-        let n = threads.clamp(1, rows.div_ceil(CHUNK_ROWS).max(1));
-        let mut ws = Vec::with_capacity(n);
-        for _ in 0..n {
-            ws.push(Mutex::new(Acts::new(net, cap)?));
-        }
-        Ok(Evaluator {
-            w: PackedNet::new(net)?,
-            ws,
-            sums: Vec::new(),
-        })
-    }
-
-    /// Takes the network's current weights (packed once for every chunk of rows).
-    pub(crate) fn load(&mut self, net: &Network) {
-        self.w.pack(net);
-    }
-
-    /// `E_in` (mean over rows of the summed squared errors, f64) of validated, scaled rows, with
-    /// the weights of the last [`Evaluator::load`], on `pool` (or the current rayon pool). Chunk sums are added in
-    /// chunk order.
-    pub(crate) fn mean_error(
-        &mut self,
-        net: &Network,
-        pool: Option<&ThreadPool>,
-        x: &[f32],
-        y: &[f32],
-    ) -> f64 {
-        let (n_in, n_out) = (net.num_inputs(), net.num_outputs());
-        let rows = x.len() / n_in;
-        self.sums.clear();
-        self.sums.resize(rows.div_ceil(CHUNK_ROWS), 0.0);
-        let ws = &self.ws;
-        let w = &self.w;
-        if parallel(pool, rows, net.num_weights()) {
-            let sums = &mut self.sums;
-            let mut work = move || {
-                sums.par_iter_mut()
-                    .zip(x.par_chunks(CHUNK_ROWS * n_in))
-                    .zip(y.par_chunks(CHUNK_ROWS * n_out))
-                    .for_each(|((s, xc), yc)| {
-                        let mut a = lock_for_thread(ws);
-                        *s = chunk_error(net, w, &mut a, xc, yc);
-                    });
-            };
-            match pool {
-                Some(p) => p.install(work),
-                None => work(),
-            }
-        } else {
-            let mut a = lock_for_thread(ws);
-            for ((s, xc), yc) in self
-                .sums
-                .iter_mut()
-                .zip(x.chunks(CHUNK_ROWS * n_in))
-                .zip(y.chunks(CHUNK_ROWS * n_out))
-            {
-                *s = chunk_error(net, w, &mut a, xc, yc);
-            }
-        }
-        self.sums.iter().sum::<f64>() / rows as f64
-    }
-
-    /// The outputs `y` (`rows x d(L)`) of finite, unscaled inputs `x` (`rows x d(0)`), with
-    /// the weights of the last [`Evaluator::load`] and the network's scaling, on the current
-    /// rayon pool.
-    pub(crate) fn predict(&self, net: &Network, x: &[f32], y: &mut [f32]) {
-        let (n_in, n_out) = (net.num_inputs(), net.num_outputs());
-        y.par_chunks_mut(CHUNK_ROWS * n_out)
-            .zip(x.par_chunks(CHUNK_ROWS * n_in))
-            .for_each(|(yc, xc)| {
-                let mut a = lock_for_thread(&self.ws);
-                for (r, xr) in xc.chunks_exact(n_in).enumerate() {
-                    let dst = a.input_row(n_in, r);
-                    match net.scaling() {
-                        Some(s) => s.scale_inputs(xr, dst),
-                        None => dst.copy_from_slice(xr),
-                    }
-                }
-                a.forward(net, &self.w, xc.len() / n_in);
-                for (r, yr) in yc.chunks_exact_mut(n_out).enumerate() {
-                    yr.copy_from_slice(a.output_row(n_out, r));
-                    if let Some(s) = net.scaling() {
-                        s.unscale_outputs(yr);
-                    }
-                }
-            });
-    }
-}
-
-thread_local! {
-    /// The buffers of this thread's last batched prediction (layer sizes, kernel set), reused
-    /// by its next prediction with the same network shape: a loop of predictions allocates once.
-    static PREDICT: RefCell<Option<(Vec<usize>, Isa, Evaluator)>> = const { RefCell::new(None) };
-}
-
-/// `y` (`rows x d(L)`) from finite, unscaled `x` (`rows x d(0)`): chunks of rows through the
-/// matrix products, in parallel on the current rayon pool.
-pub(crate) fn predict_batched(net: &Network, x: &[f32], y: &mut [f32]) -> Result<()> {
-    let threads = rayon::current_num_threads();
-    let isa = net.kernels().isa();
-    let cached = PREDICT.with(|c| c.borrow_mut().take());
-    let ev = match cached {
-        Some((layers, i, ev)) if layers == net.layers() && i == isa && ev.ws.len() >= threads => {
-            (layers, ev)
-        }
-        _ => (
-            net.layers().to_vec(),
-            Evaluator::new(net, threads, usize::MAX)?,
-        ),
-    };
-    let mut ev = ev;
-    ev.1.load(net);
-    ev.1.predict(net, x, y);
-    PREDICT.with(|c| *c.borrow_mut() = Some((ev.0, isa, ev.1)));
-    Ok(())
-}
-
 /// The workspace of the calling rayon worker (any one outside a pool). Buffers hold no state
 /// between chunks, so which one a chunk gets never changes a result.
-fn lock_for_thread<T>(ws: &[Mutex<T>]) -> std::sync::MutexGuard<'_, T> {
+pub(super) fn lock_for_thread<T>(ws: &[Mutex<T>]) -> std::sync::MutexGuard<'_, T> {
     let t = rayon::current_thread_index().unwrap_or(0) % ws.len();
     ws[t].lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -458,7 +283,7 @@ impl BatchTrainer {
         let n_chunks = batch.len().div_ceil(CHUNK_ROWS);
         let w = &self.w;
         let wt = &self.wt;
-        let par = threads > 1 && batch.len() * net.num_weights() >= PARALLEL_MIN_WORK;
+        let par = parallel_work(threads, batch.len(), net.num_weights());
         if par && n_chunks > 1 {
             self.chunks[..n_chunks]
                 .par_iter_mut()
@@ -484,7 +309,7 @@ impl BatchTrainer {
             if reg.is_active() {
                 let step = eta * reg.lambda;
                 for (i, row) in wp.chunks_exact_mut(nr).enumerate() {
-                    if i > 0 || reg.include_bias {
+                    if reg.covers_row(i) {
                         reg.step(&mut row[..t.nn], step);
                     }
                 }
@@ -576,12 +401,7 @@ impl Chunk {
                 let o = &out[r * (n_out + 1) + 1..(r + 1) * (n_out + 1)];
                 let t = &y[i * n_out..(i + 1) * n_out];
                 let dr = &mut d[r * n_out..(r + 1) * n_out];
-                for ((dk, &ok), &yk) in dr.iter_mut().zip(o).zip(t) {
-                    let e = yk - ok;
-                    loss += (e as f64) * (e as f64);
-                    let dtheta = if tanh_out { 1.0 - ok * ok } else { 1.0 };
-                    *dk = -2.0 * e * dtheta;
-                }
+                loss += delta::output_deltas(o, t, tanh_out, dr);
             }
         }
         self.loss = loss;
@@ -606,11 +426,79 @@ impl Chunk {
             let xs = &self.acts.acts[l - 1];
             for (r, dr) in lo[l - 2][..rows * din].chunks_exact_mut(din).enumerate() {
                 let xr = &xs[r * (din + 1) + 1..(r + 1) * (din + 1)];
-                for (dj, &xj) in dr.iter_mut().zip(xr) {
-                    *dj *= 1.0 - xj * xj;
-                }
+                delta::hidden_deltas_in_place(dr, xr);
             }
         }
+    }
+}
+
+/// Mini-batch SGD as matrix products (the plan's [`super::TrainPath::Gemm`]): the weights stay
+/// packed for a whole epoch, which runs on a worker of the pool that then spreads each step.
+pub(crate) struct Gemm {
+    trainer: BatchTrainer,
+    batch: usize,
+    eta: f32,
+    reg: Regularization,
+}
+
+impl Gemm {
+    pub(crate) fn new(
+        net: &Network,
+        batch: usize,
+        threads: usize,
+        eta: f32,
+        reg: Regularization,
+    ) -> Result<Gemm> {
+        Ok(Gemm {
+            trainer: BatchTrainer::new(net, batch, threads)?,
+            batch,
+            eta,
+            reg,
+        })
+    }
+}
+
+impl Step for Gemm {
+    fn batch(&self) -> usize {
+        self.batch
+    }
+
+    fn step(&mut self, net: &mut Network, sets: &Sets, rows: &[usize]) -> f64 {
+        let threads = rayon::current_num_threads();
+        self.trainer.load(net);
+        let e = self
+            .trainer
+            .step(net, threads, sets.x, sets.y, rows, self.eta, &self.reg);
+        self.trainer.store(net);
+        e
+    }
+
+    fn epoch(
+        &mut self,
+        net: &mut Network,
+        sets: &Sets,
+        order: &[usize],
+        pool: &ThreadPool,
+    ) -> bool {
+        let (batch, eta, reg) = (self.batch, self.eta, self.reg);
+        let threads = pool.current_num_threads();
+        let bt = &mut self.trainer;
+        bt.load(net);
+        let shared: &Network = net;
+        let mut epoch = || {
+            order.chunks(batch).all(|rows| {
+                bt.step(shared, threads, sets.x, sets.y, rows, eta, &reg)
+                    .is_finite()
+            })
+        };
+        // the whole epoch runs on a worker of the pool, which then spreads each step
+        let finite = if threads > 1 {
+            pool.install(epoch)
+        } else {
+            epoch()
+        };
+        self.trainer.store(net);
+        finite
     }
 }
 

@@ -1,0 +1,133 @@
+//! The settings of a training call and what it reports.
+
+use crate::error::{Error, Result};
+use crate::regularization::Regularization;
+
+/// The order in which an epoch visits the training rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Order {
+    /// A new random permutation every epoch (the default).
+    #[default]
+    Shuffle,
+    /// Rows in order, every epoch.
+    Sequential,
+    /// N rows drawn uniformly with replacement (the lecture's "randomly pick n").
+    RandomPick,
+}
+
+/// Settings for [`Network::train`]. `TrainConfig::default()` gives a working starting point.
+///
+/// ```
+/// use nnet::{TrainConfig, Regularization};
+/// let cfg = TrainConfig {
+///     learning_rate: 0.05,
+///     epochs: 20,
+///     batch_size: 8,
+///     regularization: Regularization::l2(1e-4),
+///     ..TrainConfig::default()
+/// };
+/// assert!(cfg.validate().is_ok());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrainConfig {
+    /// The step size eta; finite and > 0. Default 0.01.
+    pub learning_rate: f32,
+    /// The maximum number of epochs; >= 1. Default 100.
+    pub epochs: u32,
+    /// Samples per update; >= 1. 1 is per-sample SGD; the training-set size is full-batch
+    /// gradient descent. Default 1.
+    pub batch_size: usize,
+    /// The sample order. Default [`Order::Shuffle`].
+    pub order: Order,
+    /// The regularizer of `E_aug`. Default none.
+    pub regularization: Regularization,
+    /// Early stopping: stop after this many epochs without a better validation error; 0 runs
+    /// every epoch. Default 0.
+    pub patience: u32,
+    /// Extra random restarts: `k` trains `k+1` networks and keeps the best. Default 0.
+    pub restarts: u32,
+    /// Seeds the sample order and the restarts' initialization. Default 0.
+    pub seed: u64,
+    /// The initialization range r of the restarts; finite and >= 0. Default 0.1.
+    pub init_range: f32,
+    /// Worker threads for mini-batches and evaluation; 0 uses every core. More than the
+    /// machine's available parallelism is clamped to it (results do not depend on the thread
+    /// count, so the clamp changes only speed). Default 0.
+    pub threads: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            learning_rate: 0.01,
+            epochs: 100,
+            batch_size: 1,
+            order: Order::Shuffle,
+            regularization: Regularization::default(),
+            patience: 0,
+            restarts: 0,
+            seed: 0,
+            init_range: 0.1,
+            threads: 0,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Errors on a learning rate that is not finite and > 0, zero epochs or batch size, a bad
+    /// regularizer, or a negative or non-finite init range.
+    pub fn validate(&self) -> Result<()> {
+        if !self.learning_rate.is_finite() || self.learning_rate <= 0.0 {
+            return Err(Error::InvalidArgument(format!(
+                "learning rate must be finite and > 0, got {}",
+                self.learning_rate
+            )));
+        }
+        if self.epochs == 0 {
+            return Err(Error::InvalidArgument("epochs must be >= 1, got 0".into()));
+        }
+        if self.batch_size == 0 {
+            return Err(Error::InvalidArgument(
+                "batch size must be >= 1, got 0".into(),
+            ));
+        }
+        if !self.init_range.is_finite() || self.init_range < 0.0 {
+            return Err(Error::InvalidArgument(format!(
+                "init_range must be finite and >= 0, got {}",
+                self.init_range
+            )));
+        }
+        self.regularization.validate()
+    }
+}
+
+/// What one epoch measured; passed to the per-epoch callback and kept in the report.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpochInfo {
+    /// 1-based epoch number.
+    pub epoch: u32,
+    /// `E_in` of the weights after this epoch.
+    pub train_error: f64,
+    /// `E_val` after this epoch; NaN without a validation set.
+    pub validation_error: f64,
+}
+
+/// The outcome of [`Network::train`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainReport {
+    /// Epochs run (of the run that was kept, when restarting).
+    pub epochs_run: u32,
+    /// The epoch whose weights the network holds (the best validation epoch with a validation
+    /// set, else the last).
+    pub best_epoch: u32,
+    /// `E_in` of the weights the network ends with.
+    pub train_error: f64,
+    /// `E_val` of those weights; NaN without a validation set.
+    pub validation_error: f64,
+    /// Per-epoch errors of the kept run.
+    pub history: Vec<EpochInfo>,
+    /// Which run was kept: 0 is the given weights, `r >= 1` the r-th restart.
+    pub run: u32,
+    /// Whether the callback stopped training.
+    pub stopped_by_callback: bool,
+}

@@ -1,0 +1,150 @@
+//! The training engine: every training path driven by one epoch loop.
+//!
+//! - [`config`]: the settings of a training call ([`TrainConfig`], [`Order`]) and what it
+//!   reports ([`TrainReport`], [`EpochInfo`]);
+//! - [`plan`]: the one function that chooses the path, batch and threads
+//!   ([`Network::train_plan`]), with every threshold;
+//! - `epoch`: the epoch loop over a [`step::Step`] (order, evaluation, divergence, early
+//!   stopping, callback, restarts, report);
+//! - `step`: the per-sample and accumulated steps; `batched`: the matrix-product step;
+//! - `update`: how a gradient changes the weights (plain SGD; the seam for optimizers);
+//! - `evaluate`: batched `E_in`, prediction and the gradient of `E_aug`.
+//!
+//! The per-sample math of every path (output delta, hidden delta) is `kernels::delta`; the
+//! regularizer's gradient and bias rule are [`crate::Regularization`]'s.
+
+use std::ops::ControlFlow;
+
+mod batched;
+mod config;
+mod epoch;
+mod evaluate;
+mod plan;
+mod step;
+mod update;
+
+pub use config::{EpochInfo, Order, TrainConfig, TrainReport};
+pub use plan::{TrainPath, TrainPlan};
+
+pub(crate) use evaluate::Evaluator;
+
+use crate::error::{Error, Result};
+use crate::gradient::{check_xy, scaled_copies};
+use crate::network::Network;
+use step::{FusedSgd, Sets};
+
+impl Network {
+    /// Trains on row-major inputs `x` (`d(0)` per row) and targets `y` (`d(L)` per row), with
+    /// an optional validation set `(inputs, targets)` for early stopping and for choosing among
+    /// restarts.
+    ///
+    /// Errors on a bad configuration or shapes (nothing changes then), and with
+    /// [`Error::Diverged`] when the loss or a weight becomes non-finite (the network then keeps
+    /// the last finite weights).
+    ///
+    /// ```
+    /// use nnet::{Network, Output, TrainConfig};
+    /// // XOR on +-1 inputs with a 2-3-1 tanh network
+    /// let x = [-1.0, -1.0, -1.0, 1.0, 1.0, -1.0, 1.0, 1.0];
+    /// let y = [-1.0, 1.0, 1.0, -1.0];
+    /// let mut net = Network::new(&[2, 3, 1], Output::Tanh, 3, 1.0).unwrap();
+    /// let cfg = TrainConfig { learning_rate: 0.1, epochs: 500, init_range: 1.0, restarts: 2,
+    ///                         ..TrainConfig::default() };
+    /// let report = net.train(&cfg, &x, &y, None).unwrap();
+    /// assert!(report.train_error < 0.1);
+    /// assert_eq!(net.classify(&x).unwrap(), y);
+    /// ```
+    pub fn train(
+        &mut self,
+        cfg: &TrainConfig,
+        x: &[f32],
+        y: &[f32],
+        validation: Option<(&[f32], &[f32])>,
+    ) -> Result<TrainReport> {
+        self.train_with_callback(cfg, x, y, validation, |_| ControlFlow::Continue(()))
+    }
+
+    /// [`Network::train`] with a callback after every epoch; returning `ControlFlow::Break(())`
+    /// stops training (the report then says `stopped_by_callback`).
+    pub fn train_with_callback(
+        &mut self,
+        cfg: &TrainConfig,
+        x: &[f32],
+        y: &[f32],
+        validation: Option<(&[f32], &[f32])>,
+        mut on_epoch: impl FnMut(&EpochInfo) -> ControlFlow<()>,
+    ) -> Result<TrainReport> {
+        cfg.validate()?;
+        check_xy(self, x, y, "training")?;
+        if let Some((vx, vy)) = validation {
+            check_xy(self, vx, vy, "validation")?;
+        }
+        let scaled = scaled_copies(self, x, y)?;
+        let scaled_val = match validation {
+            Some((vx, vy)) => scaled_copies(self, vx, vy)?,
+            None => None,
+        };
+        let sets = Sets {
+            x: scaled.as_ref().map_or(x, |s| &s.0[..]),
+            y: scaled.as_ref().map_or(y, |s| &s.1[..]),
+            val: match (&scaled_val, validation) {
+                (Some((a, b)), _) => Some((&a[..], &b[..])),
+                (None, v) => v,
+            },
+        };
+        epoch::train(self, &sets, cfg, &mut on_epoch)
+    }
+}
+
+impl Network {
+    /// One epoch of per-sample SGD over the rows of `x` and `y` in order, without a regularizer
+    /// and without evaluation: the inner loop of [`Network::train`] with `batch_size = 1` and
+    /// [`Order::Sequential`], for online learning and custom schedules. Returns the mean of the
+    /// sample errors `e_n`, each measured just before its own step (in standardized units when
+    /// the network has a scaling).
+    ///
+    /// Errors on a learning rate that is not finite and > 0, bad shapes or non-finite data
+    /// (nothing changes then), and with [`Error::Diverged`] when a sample's error or a weight
+    /// becomes non-finite (the network then keeps the weights it had before the call).
+    ///
+    /// ```
+    /// use nnet::{Network, Output};
+    /// // y = x1 + x2 with a 2-1 linear network
+    /// let x = [0.5, 0.25, -0.5, 1.0, 1.0, -1.0, 0.0, 0.5];
+    /// let y = [0.75, 0.5, 0.0, 0.5];
+    /// let mut net = Network::new(&[2, 1], Output::Linear, 1, 0.1).unwrap();
+    /// let first = net.sgd_epoch(&x, &y, 0.1).unwrap();
+    /// let mut last = first;
+    /// for _ in 0..500 {
+    ///     last = net.sgd_epoch(&x, &y, 0.1).unwrap();
+    /// }
+    /// assert!(last < 1e-4 && last < first);
+    /// ```
+    pub fn sgd_epoch(&mut self, x: &[f32], y: &[f32], learning_rate: f32) -> Result<f64> {
+        let cfg = TrainConfig {
+            learning_rate,
+            ..TrainConfig::default()
+        };
+        cfg.validate()?;
+        let rows = check_xy(self, x, y, "training")?;
+        let scaled = scaled_copies(self, x, y)?;
+        let sets = Sets {
+            x: scaled.as_ref().map_or(x, |s| &s.0[..]),
+            y: scaled.as_ref().map_or(y, |s| &s.1[..]),
+            val: None,
+        };
+        let snapshot = self.weights().to_vec();
+        let order: Vec<usize> = (0..rows).collect();
+        let sum = FusedSgd::new(self, learning_rate)?.pass(self, &sets, &order);
+        match sum {
+            Some(s) if self.weights().iter().all(|w| w.is_finite()) => Ok(s / rows as f64),
+            _ => {
+                self.weights_mut().copy_from_slice(&snapshot);
+                Err(Error::Diverged(format!(
+                    "the loss or a weight became non-finite (learning rate {learning_rate}); \
+                     the network keeps the weights from before the epoch"
+                )))
+            }
+        }
+    }
+}
