@@ -205,7 +205,7 @@ fn eval_args(net: &Network, data: &DataArgs) -> DataArgs {
     data
 }
 
-pub fn predict(a: &PredictArgs) -> Result<()> {
+fn predict(a: &PredictArgs) -> Result<()> {
     let net = Network::load(&a.model)?;
     let x = load_inputs(&a.data, net.num_inputs(), net.num_outputs())?;
     if x.len() % net.num_inputs() != 0 {
@@ -220,7 +220,10 @@ pub fn predict(a: &PredictArgs) -> Result<()> {
     let k = net.num_outputs();
     let class = net.output() == Output::Tanh;
     let mut out = BufWriter::new(std::io::stdout().lock());
-    let io = |e: std::io::Error| Error::Io(format!("standard output: {e}"));
+    let io = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::BrokenPipe => Error::Io("standard output: Broken pipe".into()),
+        _ => Error::Io(format!("standard output: {e}")),
+    };
     let mut header: Vec<String> = (0..k).map(|j| format!("y{j}")).collect();
     if class {
         header.insert(0, "class".into());
@@ -241,6 +244,14 @@ pub fn predict(a: &PredictArgs) -> Result<()> {
         writeln!(out, "{line}").map_err(io)?;
     }
     out.flush().map_err(io)
+}
+
+/// `predict`'s output, where a closed pipe (`nnet predict ... | head`) ends the output quietly.
+pub fn predict_to_stdout(a: &PredictArgs) -> Result<()> {
+    match predict(a) {
+        Err(Error::Io(m)) if m.contains("Broken pipe") => Ok(()),
+        r => r,
+    }
 }
 
 fn argmax(row: &[f32]) -> usize {

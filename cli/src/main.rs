@@ -16,7 +16,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Train(a) => commands::train(a),
-        Command::Predict(a) => commands::predict(a),
+        Command::Predict(a) => commands::predict_to_stdout(a),
         Command::Eval(a) => commands::eval(a),
         Command::Info { model } => commands::info(model),
         Command::ExportOnnx { model, onnx } => commands::export_onnx(model, onnx),
