@@ -7,7 +7,10 @@ use std::env;
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     let os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
-    if matches!(os.as_str(), "linux" | "android" | "freebsd" | "netbsd" | "openbsd") {
+    if matches!(
+        os.as_str(),
+        "linux" | "android" | "freebsd" | "netbsd" | "openbsd"
+    ) {
         let major = env::var("CARGO_PKG_VERSION_MAJOR").expect("set by cargo");
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libnnet.so.{major}");
     }

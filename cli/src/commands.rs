@@ -178,10 +178,7 @@ pub fn train(a: &TrainArgs) -> Result<()> {
             Some(v) => format!(", validation accuracy {:.4}", v.accuracy(&net)?),
             None => String::new(),
         };
-        println!(
-            "training accuracy {:.4}{val_acc}",
-            train.accuracy(&net)?
-        );
+        println!("training accuracy {:.4}{val_acc}", train.accuracy(&net)?);
     }
     net.save(&a.out)?;
     println!("wrote {}", a.out.display());
@@ -206,7 +203,8 @@ fn eval_args(net: &Network, data: &DataArgs) -> DataArgs {
 }
 
 fn predict(a: &PredictArgs) -> Result<()> {
-    let net = Network::load(&a.model)?;
+    format_of(&a.data)?;
+    let net = load_model(&a.model)?;
     let x = load_inputs(&a.data, net.num_inputs(), net.num_outputs())?;
     if x.len() % net.num_inputs() != 0 {
         return Err(Error::ShapeMismatch(format!(
@@ -265,7 +263,8 @@ fn argmax(row: &[f32]) -> usize {
 }
 
 pub fn eval(a: &PredictArgs) -> Result<()> {
-    let net = Network::load(&a.model)?;
+    format_of(&a.data)?;
+    let net = load_model(&a.model)?;
     let data = eval_args(&net, &a.data);
     let set = load_labelled(&data, net.num_outputs())?;
     println!("rows {}", set.rows());
@@ -276,13 +275,22 @@ pub fn eval(a: &PredictArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn info(model: &Path) -> Result<()> {
-    let bytes =
-        std::fs::read(model).map_err(|e| Error::Io(format!("{}: {e}", model.display())))?;
+/// The bytes of a model file and the network they hold; errors name the file.
+fn read_model(model: &Path) -> Result<(Vec<u8>, Network)> {
+    let bytes = std::fs::read(model).map_err(|e| Error::Io(format!("{}: {e}", model.display())))?;
     let net = Network::from_bytes(&bytes).map_err(|e| match e {
         Error::Format(m) => Error::Format(format!("{}: {m}", model.display())),
         e => e,
     })?;
+    Ok((bytes, net))
+}
+
+fn load_model(model: &Path) -> Result<Network> {
+    Ok(read_model(model)?.1)
+}
+
+pub fn info(model: &Path) -> Result<()> {
+    let (bytes, net) = read_model(model)?;
     let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
     println!("layers {}", layers_text(net.layers()));
     println!("weights {}", net.num_weights());
@@ -298,7 +306,6 @@ pub fn info(model: &Path) -> Result<()> {
 }
 
 pub fn export_onnx(model: &Path, onnx: &Path) -> Result<()> {
-    let net = Network::load(model)?;
+    let net = load_model(model)?;
     hooks::export_onnx(&net, onnx)
 }
-

@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use nnet::data::{Column, CsvOptions, TargetEncoding, parse_csv, read_csv, read_fann, read_idx, read_idx_pair};
+use nnet::data::{
+    Column, CsvOptions, TargetEncoding, parse_csv, read_csv, read_fann, read_idx, read_idx_pair,
+};
 use nnet::{Dataset, Error, Result};
 
 use crate::args::{DataArgs, Encoding, Format};
