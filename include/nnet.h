@@ -10,13 +10,16 @@
  *
  * Failed calls change nothing
  *   Outputs are written only on success, and a failed call changes nothing the caller owns.
- *   Two documented exceptions, both in nnet_train: NNET_ERR_DIVERGED leaves the network with
+ *   Three documented exceptions: in nnet_train, NNET_ERR_DIVERGED leaves the network with
  *   its last finite weights, and NNET_ERR_STOPPED (the on_epoch callback returned non-zero)
- *   leaves it with the weights training ended with and writes the report.
+ *   leaves it with the weights training ended with and writes the report; in
+ *   nnet_optimizer_step, NNET_ERR_DIVERGED (a finite gradient whose step overflowed a
+ *   weight) leaves the network with the weights of that step.
  *
  * Input checks
  *   Every pointer is checked for NULL and alignment, every enum value (NNET_OUTPUT_*,
- *   NNET_REG_*, NNET_ORDER_*, NNET_TARGETS_*, passed as uint32_t) and flag (uint8_t, 0 or 1)
+ *   NNET_REG_*, NNET_ORDER_*, NNET_TARGETS_*, NNET_OPT_*, NNET_SCHEDULE_*, passed as
+ *   uint32_t) and flag (uint8_t, 0 or 1)
  *   is validated, every size product is checked for overflow, row counts and sizes must be
  *   >= 1, and inputs, targets and weights must be finite. An output buffer must not overlap
  *   an input. Paths must be non-empty; the nnet_dataset_load_* paths and column names must
@@ -27,7 +30,8 @@
  * Ownership
  *   NnetNetwork handles from nnet_network_new, nnet_network_clone, nnet_load and
  *   nnet_load_from_buffer are owned by the caller and freed with nnet_network_free (NULL is
- *   allowed). NnetDataset handles from nnet_dataset_load_* and nnet_dataset_split are owned by
+ *   allowed). NnetOptimizer handles from nnet_optimizer_new are owned by the caller and freed
+ *   with nnet_optimizer_free (NULL is allowed). NnetDataset handles from nnet_dataset_load_* and nnet_dataset_split are owned by
  *   the caller and freed with nnet_dataset_free (NULL is allowed); the pointers that
  *   nnet_dataset_inputs, nnet_dataset_targets and nnet_dataset_labels return are borrowed from
  *   the data set: read-only, valid until that data set is freed, never passed to free().
@@ -128,6 +132,61 @@
 #define NNET_TARGETS_BINARY 2
 
 /**
+ * `NNET_OPT_SGD`: `w -= eta g` (the default).
+ */
+#define NNET_OPT_SGD 0
+
+/**
+ * `NNET_OPT_MOMENTUM`: heavy ball, `v = mu v + g; w -= eta v`.
+ */
+#define NNET_OPT_MOMENTUM 1
+
+/**
+ * `NNET_OPT_NESTEROV`: `v = mu v + g; w -= eta (g + mu v)`.
+ */
+#define NNET_OPT_NESTEROV 2
+
+/**
+ * `NNET_OPT_ADAM`: Adam with bias correction.
+ */
+#define NNET_OPT_ADAM 3
+
+/**
+ * `NNET_OPT_ADAMW`: `w -= eta wd w`, then the Adam step.
+ */
+#define NNET_OPT_ADAMW 4
+
+/**
+ * `NNET_OPT_RPROP`: iRPROP- (full-batch; the learning rate is not used).
+ */
+#define NNET_OPT_RPROP 5
+
+/**
+ * `NNET_SCHEDULE_CONSTANT`: `eta` (the default).
+ */
+#define NNET_SCHEDULE_CONSTANT 0
+
+/**
+ * `NNET_SCHEDULE_STEP`: `eta * gamma^floor(e / step_epochs)`.
+ */
+#define NNET_SCHEDULE_STEP 1
+
+/**
+ * `NNET_SCHEDULE_EXPONENTIAL`: `eta * gamma^e`.
+ */
+#define NNET_SCHEDULE_EXPONENTIAL 2
+
+/**
+ * `NNET_SCHEDULE_INVERSE_TIME`: `eta / (1 + decay * e)`.
+ */
+#define NNET_SCHEDULE_INVERSE_TIME 3
+
+/**
+ * `NNET_SCHEDULE_COSINE`: `eta_min + (eta - eta_min) * (1 + cos(pi * e / E)) / 2`.
+ */
+#define NNET_SCHEDULE_COSINE 4
+
+/**
  * An opaque data set handle: `rows` samples of `n_in` inputs and `n_out` targets, row-major
  * floats, and the class id of every row when the targets came from class ids. Created by
  * `nnet_dataset_load_csv`, `nnet_dataset_load_csv_columns`, `nnet_dataset_load_fann`,
@@ -142,6 +201,12 @@ typedef struct NnetDataset NnetDataset;
  * `nnet_load` or `nnet_load_from_buffer`; freed with `nnet_network_free`.
  */
 typedef struct NnetNetwork NnetNetwork;
+
+/**
+ * An opaque optimizer-state handle: the optimizer's per-weight state for one network shape.
+ * Created by `nnet_optimizer_new`, freed with `nnet_optimizer_free`.
+ */
+typedef struct NnetOptimizer NnetOptimizer;
 
 /**
  * The result of a call: `NNET_OK` or one of the `NNET_ERR_*` codes.
@@ -274,6 +339,90 @@ typedef struct NnetTrainReport {
      */
     double validation_error;
 } NnetTrainReport;
+
+/**
+ * An optimizer and its parameters; start from `nnet_optimizer_config_default()`. Only the
+ * fields of the chosen kind are read, and those are validated (out of range or non-finite is
+ * an error).
+ */
+typedef struct NnetOptimizerConfig {
+    /**
+     * `NNET_OPT_*`. Default `NNET_OPT_SGD`.
+     */
+    uint32_t kind;
+    /**
+     * The base learning rate eta of `nnet_optimizer_step`, finite and > 0 (not used by
+     * iRPROP-). Default 0.01.
+     */
+    float learning_rate;
+    /**
+     * Momentum and Nesterov: `mu` in [0, 1). Default 0.9.
+     */
+    float momentum;
+    /**
+     * Adam, AdamW: `b1` in [0, 1). Default 0.9.
+     */
+    float beta1;
+    /**
+     * Adam, AdamW: `b2` in [0, 1). Default 0.999.
+     */
+    float beta2;
+    /**
+     * Adam, AdamW: `eps` > 0. Default 1e-8.
+     */
+    float eps;
+    /**
+     * AdamW: `wd` >= 0. Default 0.01.
+     */
+    float weight_decay;
+    /**
+     * iRPROP-: the step-size growth factor, > 1. Default 1.2.
+     */
+    float rprop_increase;
+    /**
+     * iRPROP-: the step-size shrink factor, in (0, 1). Default 0.5.
+     */
+    float rprop_decrease;
+    /**
+     * iRPROP-: the initial step size, > 0. Default 0.1.
+     */
+    float rprop_delta0;
+    /**
+     * iRPROP-: the smallest step size, >= 0. Default 0.
+     */
+    float rprop_delta_min;
+    /**
+     * iRPROP-: the largest step size, >= rprop_delta0. Default 50.
+     */
+    float rprop_delta_max;
+} NnetOptimizerConfig;
+
+/**
+ * A learning-rate schedule; start from `nnet_schedule_config_default()`. Only the fields of
+ * the chosen kind are read, and those are validated.
+ */
+typedef struct NnetScheduleConfig {
+    /**
+     * `NNET_SCHEDULE_*`. Default `NNET_SCHEDULE_CONSTANT`.
+     */
+    uint32_t kind;
+    /**
+     * Step and exponential: `gamma` in (0, 1]. Default 0.5.
+     */
+    float gamma;
+    /**
+     * Step: `k` >= 1 epochs between decays. Default 10.
+     */
+    uint32_t step_epochs;
+    /**
+     * Inverse time: `d` >= 0. Default 0.1.
+     */
+    float decay;
+    /**
+     * Cosine: `eta_min` in [0, eta]. Default 0.
+     */
+    float eta_min;
+} NnetScheduleConfig;
 
 /**
  * Success.
@@ -680,6 +829,49 @@ void nnet_buffer_free(uint8_t *buf, size_t len);
 NnetStatus nnet_load_from_buffer(const uint8_t *buf, size_t len, struct NnetNetwork **out);
 
 /**
+ * Writes the network as an ONNX model (SPEC section 9: `Gemm`/`Tanh` layers with the
+ * network's standardization) to the file `path` (NUL-terminated), replacing an existing
+ * file.
+ *
+ * # Safety
+ * `net` must be a live handle that no thread changes during the call; `path` a
+ * NUL-terminated string.
+ */
+NnetStatus nnet_export_onnx(const struct NnetNetwork *net, const char *path);
+
+/**
+ * The bytes `nnet_export_onnx` would write, in a new buffer: `*out` receives the buffer and
+ * `*len` its length. Free it with `nnet_buffer_free(*out, *len)` (not with `free`). On
+ * failure neither is written.
+ *
+ * # Safety
+ * `net` must be a live handle that no thread changes during the call; `out` and `len`
+ * writable.
+ */
+NnetStatus nnet_export_onnx_to_buffer(const struct NnetNetwork *net, uint8_t **out, size_t *len);
+
+/**
+ * Reads a network from an ONNX file. On success `*out` receives a new handle to free with
+ * `nnet_network_free`. A missing file is `NNET_ERR_IO`; bytes that are not ONNX and a graph
+ * that is not an MLP of the accepted form are `NNET_ERR_FORMAT`, with a message naming the
+ * first node that cannot be read; `*out` is then not written.
+ *
+ * # Safety
+ * `path` must be a NUL-terminated string and `out` writable.
+ */
+NnetStatus nnet_import_onnx(const char *path, struct NnetNetwork **out);
+
+/**
+ * Reads a network from `len` bytes of an ONNX model, as `nnet_import_onnx` does. On success
+ * `*out` receives a new handle to free with `nnet_network_free`; on failure it is not
+ * written.
+ *
+ * # Safety
+ * `buf` must point to `len` readable bytes and `out` be writable.
+ */
+NnetStatus nnet_import_onnx_from_buffer(const uint8_t *buf, size_t len, struct NnetNetwork **out);
+
+/**
  * `y[i] = tanh(x[i])` for `i < n` with the fast tanh kernel (NaN stays NaN, -0 stays -0,
  * large inputs saturate to exactly +-1). `x == y` computes in place; otherwise the buffers
  * must not overlap.
@@ -877,6 +1069,92 @@ NnetStatus nnet_dataset_split(const struct NnetDataset *ds,
                               uint64_t seed,
                               struct NnetDataset **first,
                               struct NnetDataset **second);
+
+/**
+ * The defaults for every field of `NnetOptimizerConfig` (sgd, learning rate 0.01, and the
+ * SPEC defaults of every other optimizer's parameters).
+ */
+struct NnetOptimizerConfig nnet_optimizer_config_default(void);
+
+/**
+ * The defaults for every field of `NnetScheduleConfig` (constant; gamma 0.5, step_epochs 10,
+ * decay 0.1, eta_min 0 for the other kinds).
+ */
+struct NnetScheduleConfig nnet_schedule_config_default(void);
+
+/**
+ * Writes to `*out` the learning rate of the 0-based `epoch` of a run of `epochs` epochs
+ * under `schedule` with base rate `eta` (finite, > 0); `epochs` >= 1 and `epoch < epochs`.
+ *
+ * # Safety
+ * `schedule` must be readable and `out` writable.
+ */
+NnetStatus nnet_schedule_rate(const struct NnetScheduleConfig *schedule,
+                              float eta,
+                              uint32_t epoch,
+                              uint32_t epochs,
+                              float *out);
+
+/**
+ * Creates the state of the optimizer `cfg` for the weights of `net` (state zero, step 0)
+ * and stores the handle in `*out`.
+ *
+ * # Safety
+ * `net` must be a live handle, `cfg` readable and `out` writable.
+ */
+NnetStatus nnet_optimizer_new(const struct NnetNetwork *net,
+                              const struct NnetOptimizerConfig *cfg,
+                              struct NnetOptimizer **out);
+
+/**
+ * Applies one step of the configured optimizer with the mean gradient `grad` (`len` floats,
+ * `len` = the number of weights of `net` and of the state; every value finite) at the current
+ * learning rate (the config's, or the last `nnet_optimizer_set_learning_rate`).
+ * `NNET_ERR_DIVERGED` when the step made a weight non-finite: the network keeps those
+ * weights (as `nnet_train` does not; restore them or start again). Any other failure changes
+ * nothing.
+ *
+ * # Safety
+ * `state` and `net` must be live handles that no other thread uses during the call; `grad`
+ * must point to `len` readable floats.
+ */
+NnetStatus nnet_optimizer_step(struct NnetOptimizer *state,
+                               struct NnetNetwork *net,
+                               const float *grad,
+                               size_t len);
+
+/**
+ * Sets the learning rate of the following steps (finite, > 0), e.g. from
+ * `nnet_schedule_rate` at the start of each epoch.
+ *
+ * # Safety
+ * `state` must be a live handle that no other thread uses during the call.
+ */
+NnetStatus nnet_optimizer_set_learning_rate(struct NnetOptimizer *state, float learning_rate);
+
+/**
+ * Resets the state to the start of a run (step 0, every state value as new).
+ *
+ * # Safety
+ * `state` must be a live handle that no other thread uses during the call.
+ */
+NnetStatus nnet_optimizer_reset(struct NnetOptimizer *state);
+
+/**
+ * The number of steps applied since creation or the last reset (0 for NULL).
+ *
+ * # Safety
+ * `state` must be NULL or a live handle that no thread changes during the call.
+ */
+uint64_t nnet_optimizer_steps(const struct NnetOptimizer *state);
+
+/**
+ * Frees an optimizer handle; NULL is allowed.
+ *
+ * # Safety
+ * `state` must be NULL or a live handle from `nnet_optimizer_new`, not used afterwards.
+ */
+void nnet_optimizer_free(struct NnetOptimizer *state);
 
 #ifdef __cplusplus
 }  // extern "C"

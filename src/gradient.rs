@@ -91,6 +91,23 @@ impl Backprop {
     }
 }
 
+/// `g += lambda * grad Omega(w)` over the weights the regularizer covers.
+pub(crate) fn add_regularizer_gradient(net: &Network, reg: &Regularization, g: &mut [f32]) {
+    if !reg.is_active() {
+        return;
+    }
+    let layers = net.layers();
+    let off = net.offsets();
+    for l in 1..layers.len() {
+        let start = reg.layer_start(off[l - 1], layers[l]);
+        reg.add_gradient(
+            &net.weights()[start..off[l]],
+            &mut g[start..off[l]],
+            reg.lambda,
+        );
+    }
+}
+
 /// Checks a row-major `(x, y)` pair against the network; returns the row count.
 pub(crate) fn check_xy(net: &Network, x: &[f32], y: &[f32], what: &str) -> Result<usize> {
     let rows = net.rows_of(x.len(), net.num_inputs(), &format!("the {what} input"))?;
@@ -210,17 +227,8 @@ impl Network {
         ev.load(self);
         let mut e = ev.mean_error(self, None, x, y);
         if reg.is_active() {
-            let layers = self.layers();
-            let off = self.offsets();
-            for l in 1..layers.len() {
-                let start = reg.layer_start(off[l - 1], layers[l]);
-                reg.add_gradient(
-                    &self.weights()[start..off[l]],
-                    &mut g[start..off[l]],
-                    reg.lambda,
-                );
-            }
-            e += reg.lambda as f64 * reg.omega(self.weights(), layers, off);
+            add_regularizer_gradient(self, reg, &mut g);
+            e += reg.lambda as f64 * reg.omega(self.weights(), self.layers(), self.offsets());
         }
         grad.copy_from_slice(&g);
         Ok(e)

@@ -7,7 +7,9 @@
 //! - [`Network`]: layer sizes, the flat weight vector, `predict` and `classify`.
 //! - [`Network::gradient`]: backprop, `E_in`, `E_aug` with L2, L1 or weight elimination.
 //! - [`Network::train`]: SGD and mini-batch gradient descent, early stopping, restarts.
+//! - [`optim`]: momentum, Nesterov, Adam, AdamW and iRPROP-, learning-rate schedules.
 //! - [`kernels`]: the matrix-vector, rank-1 and tanh kernels, one set per instruction set.
+//! - [`distributed`]: data-parallel training across processes (MPI with the feature `mpi`).
 //! - [`data`]: [`Dataset`] and loaders for CSV, FANN and IDX (MNIST) files.
 //! - [`TrainReport::write_svg`], [`TrainReport::write_csv`]: learning curves.
 //!
@@ -27,11 +29,14 @@
 
 pub mod capi;
 pub mod data;
+pub mod distributed;
 pub mod error;
 mod gradient;
 pub mod kernels;
 pub mod model_file;
 mod network;
+pub mod onnx;
+pub mod optim;
 mod regularization;
 mod report;
 mod rng;
@@ -44,6 +49,7 @@ pub use data::Dataset;
 pub use error::{Error, Result};
 pub use kernels::{Isa, Kernels};
 pub use network::{Network, Output};
+pub use optim::{Optimizer, OptimizerState, Schedule};
 pub use regularization::{RegKind, Regularization};
 pub use scaling::Scaling;
 pub use train::{EpochInfo, Order, TrainConfig, TrainReport};

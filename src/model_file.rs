@@ -344,23 +344,29 @@ impl Network {
     /// Errors with [`Error::Io`] when the file cannot be read and as [`Network::from_bytes`]
     /// does on its contents.
     pub fn load(path: impl AsRef<Path>) -> Result<Network> {
-        let path = path.as_ref();
-        let io = |e: std::io::Error| Error::Io(format!("cannot read {}: {e}", path.display()));
-        let mut file = std::fs::File::open(path).map_err(io)?;
-        let len = file.metadata().map_err(io)?.len();
-        let len = usize::try_from(len).map_err(|_| {
-            Error::OutOfMemory(format!("{} is too large ({len} bytes)", path.display()))
-        })?;
-        let mut bytes = Vec::new();
-        bytes.try_reserve_exact(len).map_err(|_| {
-            Error::OutOfMemory(format!(
-                "cannot allocate {len} bytes to read {}",
-                path.display()
-            ))
-        })?;
-        file.read_to_end(&mut bytes).map_err(io)?;
+        let bytes = read_file(path.as_ref())?;
         Network::from_bytes(&bytes)
     }
+}
+
+/// The whole file `path`; the allocation is fallible ([`Error::OutOfMemory`]), a failed read
+/// [`Error::Io`] naming the path.
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
+    let io = |e: std::io::Error| Error::Io(format!("cannot read {}: {e}", path.display()));
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    let len = usize::try_from(len).map_err(|_| {
+        Error::OutOfMemory(format!("{} is too large ({len} bytes)", path.display()))
+    })?;
+    let mut bytes = Vec::new();
+    bytes.try_reserve_exact(len).map_err(|_| {
+        Error::OutOfMemory(format!(
+            "cannot allocate {len} bytes to read {}",
+            path.display()
+        ))
+    })?;
+    file.read_to_end(&mut bytes).map_err(io)?;
+    Ok(bytes)
 }
 
 #[cfg(test)]

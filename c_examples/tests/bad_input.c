@@ -47,6 +47,14 @@ static void require(int ok, const char *expr, int line) {
         require((keep), #keep, __LINE__);        \
     } while (0)
 
+/* a call that must succeed and leave `keep` true */
+#define EXPECT_OK(call, keep)                                  \
+    do {                                                       \
+        cases++;                                               \
+        require((call) == NNET_OK, #call " == NNET_OK", __LINE__); \
+        require((keep), #keep, __LINE__);                      \
+    } while (0)
+
 /* a call that cannot fail, checked for its documented answer to bad input */
 #define INFALLIBLE(cond)                  \
     do {                                  \
@@ -875,6 +883,121 @@ int main(void) {
         EXPECT(NONFIN, nnet_rank1_update(w, 2, 3, -INF, v, v), memcmp(w, v, sizeof v) == 0);
         EXPECT(INV, nnet_rank1_update(w, 2, 3, 0.5f, w + 5, v), memcmp(w, v, sizeof v) == 0);
         EXPECT(INV, nnet_rank1_update(w, 2, 3, 0.5f, v, w), memcmp(w, v, sizeof v) == 0);
+    }
+
+    /* ---------------------------------------------------------------- optimizers */
+    {
+        NnetOptimizerConfig good = nnet_optimizer_config_default(), c;
+        NnetScheduleConfig sched = nnet_schedule_config_default(), sc;
+        NnetOptimizer *opt = (NnetOptimizer *)(void *)&dummy_handle, *const SENT_OPT = opt;
+        float g[64], rate = SENT;
+        for (size_t i = 0; i < D; i++) g[i] = 0.25f;
+        INFALLIBLE(good.kind == NNET_OPT_SGD && good.learning_rate > 0.0f && good.momentum == 0.9f &&
+                   good.beta1 == 0.9f && good.beta2 == 0.999f && good.eps == 1e-8f &&
+                   good.weight_decay == 0.01f && good.rprop_increase == 1.2f &&
+                   good.rprop_decrease == 0.5f && good.rprop_delta0 == 0.1f &&
+                   good.rprop_delta_min == 0.0f && good.rprop_delta_max == 50.0f);
+        INFALLIBLE(sched.kind == NNET_SCHEDULE_CONSTANT && sched.step_epochs >= 1);
+
+        EXPECT(NUL, nnet_optimizer_new(NULL, &good, &opt), opt == SENT_OPT);
+        EXPECT(NUL, nnet_optimizer_new(net, NULL, &opt), opt == SENT_OPT);
+        EXPECT(NUL, nnet_optimizer_new(net, &good, NULL), 1);
+        c = good, c.kind = 6;
+        EXPECT(INV, nnet_optimizer_new(net, &c, &opt), opt == SENT_OPT);
+        c = good, c.kind = UINT32_MAX;
+        EXPECT(INV, nnet_optimizer_new(net, &c, &opt), opt == SENT_OPT);
+        const float bad_rate[5] = {0.0f, -0.1f, NaN, INF, -INF};
+        for (int i = 0; i < 5; i++) {
+            c = good, c.learning_rate = bad_rate[i];
+            EXPECT(INV, nnet_optimizer_new(net, &c, &opt), opt == SENT_OPT);
+        }
+        const float bad_mu[4] = {1.0f, -0.1f, NaN, INF};
+        for (int i = 0; i < 4; i++) {
+            c = good, c.kind = NNET_OPT_MOMENTUM, c.momentum = bad_mu[i];
+            EXPECT(INV, nnet_optimizer_new(net, &c, &opt), opt == SENT_OPT);
+            c.kind = NNET_OPT_NESTEROV;
+            EXPECT(INV, nnet_optimizer_new(net, &c, &opt), opt == SENT_OPT);
+            c = good, c.kind = NNET_OPT_ADAM, c.beta1 = bad_mu[i];
+            EXPECT(INV, nnet_optimizer_new(net, &c, &opt), opt == SENT_OPT);
+            c = good, c.kind = NNET_OPT_ADAMW, c.beta2 = bad_mu[i];
+            EXPECT(INV, nnet_optimizer_new(net, &c, &opt), opt == SENT_OPT);
+        }
+        c = good, c.kind = NNET_OPT_ADAM, c.eps = 0.0f;
+        EXPECT(INV, nnet_optimizer_new(net, &c, &opt), opt == SENT_OPT);
+        c = good, c.kind = NNET_OPT_ADAMW, c.weight_decay = -0.01f;
+        EXPECT(INV, nnet_optimizer_new(net, &c, &opt), opt == SENT_OPT);
+        c = good, c.kind = NNET_OPT_RPROP, c.rprop_increase = 1.0f;
+        EXPECT(INV, nnet_optimizer_new(net, &c, &opt), opt == SENT_OPT);
+        c = good, c.kind = NNET_OPT_RPROP, c.rprop_decrease = 1.0f;
+        EXPECT(INV, nnet_optimizer_new(net, &c, &opt), opt == SENT_OPT);
+        c = good, c.kind = NNET_OPT_RPROP, c.rprop_delta0 = 0.0f;
+        EXPECT(INV, nnet_optimizer_new(net, &c, &opt), opt == SENT_OPT);
+        c = good, c.kind = NNET_OPT_RPROP, c.rprop_delta_min = -1.0f;
+        EXPECT(INV, nnet_optimizer_new(net, &c, &opt), opt == SENT_OPT);
+        c = good, c.kind = NNET_OPT_RPROP, c.rprop_delta_max = 0.05f;
+        EXPECT(INV, nnet_optimizer_new(net, &c, &opt), opt == SENT_OPT);
+        /* fields of other kinds are not read */
+        c = good, c.momentum = NaN, c.rprop_increase = -1.0f;
+        EXPECT_OK(nnet_optimizer_new(net, &c, &opt), opt != SENT_OPT);
+        nnet_optimizer_free(opt);
+
+        c = good, c.kind = NNET_OPT_ADAM;
+        opt = NULL;
+        EXPECT_OK(nnet_optimizer_new(net, &c, &opt), opt != NULL);
+        EXPECT(NUL, nnet_optimizer_step(NULL, net, g, D), weights_are(net, w0, D));
+        EXPECT(NUL, nnet_optimizer_step(opt, NULL, g, D), weights_are(net, w0, D));
+        EXPECT(NUL, nnet_optimizer_step(opt, net, NULL, D), weights_are(net, w0, D));
+        EXPECT(SHAPE, nnet_optimizer_step(opt, net, g, D - 1), weights_are(net, w0, D));
+        EXPECT(SHAPE, nnet_optimizer_step(opt, net, g, D + 1), weights_are(net, w0, D));
+        EXPECT(OVER, nnet_optimizer_step(opt, net, g, SIZE_MAX), weights_are(net, w0, D));
+        g[3] = NaN;
+        EXPECT(NONFIN, nnet_optimizer_step(opt, net, g, D), weights_are(net, w0, D));
+        g[3] = INF;
+        EXPECT(NONFIN, nnet_optimizer_step(opt, net, g, D), weights_are(net, w0, D));
+        g[3] = 0.25f;
+        INFALLIBLE(nnet_optimizer_steps(opt) == 0);
+        INFALLIBLE(nnet_optimizer_steps(NULL) == 0);
+        for (int i = 0; i < 5; i++) {
+            EXPECT(INV, nnet_optimizer_set_learning_rate(opt, bad_rate[i]), 1);
+        }
+        EXPECT(NUL, nnet_optimizer_set_learning_rate(NULL, 0.1f), 1);
+        EXPECT(NUL, nnet_optimizer_reset(NULL), 1);
+        /* a step on a copy moves the weights; a network of another shape is refused */
+        {
+            NnetNetwork *copy = NULL, *other = NULL;
+            const size_t small[2] = {2, 1};
+            if (nnet_network_clone(net, &copy) != NNET_OK ||
+                nnet_network_new(small, 2, NNET_OUTPUT_TANH, 1, 0.5f, &other) != NNET_OK)
+                return 1;
+            EXPECT_OK(nnet_optimizer_step(opt, copy, g, D), nnet_optimizer_steps(opt) == 1);
+            INFALLIBLE(!weights_are(copy, w0, D));
+            EXPECT(SHAPE, nnet_optimizer_step(opt, other, g, 3), nnet_optimizer_steps(opt) == 1);
+            EXPECT_OK(nnet_optimizer_reset(opt), nnet_optimizer_steps(opt) == 0);
+            nnet_network_free(copy);
+            nnet_network_free(other);
+        }
+        nnet_optimizer_free(opt);
+        nnet_optimizer_free(NULL);
+
+        EXPECT(NUL, nnet_schedule_rate(NULL, 0.1f, 0, 10, &rate), rate == SENT);
+        EXPECT(NUL, nnet_schedule_rate(&sched, 0.1f, 0, 10, NULL), 1);
+        EXPECT(INV, nnet_schedule_rate(&sched, 0.1f, 10, 10, &rate), rate == SENT);
+        EXPECT(INV, nnet_schedule_rate(&sched, 0.1f, 0, 0, &rate), rate == SENT);
+        EXPECT(INV, nnet_schedule_rate(&sched, NaN, 0, 10, &rate), rate == SENT);
+        sc = sched, sc.kind = 5;
+        EXPECT(INV, nnet_schedule_rate(&sc, 0.1f, 0, 10, &rate), rate == SENT);
+        sc = sched, sc.kind = NNET_SCHEDULE_STEP, sc.step_epochs = 0;
+        EXPECT(INV, nnet_schedule_rate(&sc, 0.1f, 0, 10, &rate), rate == SENT);
+        sc = sched, sc.kind = NNET_SCHEDULE_EXPONENTIAL, sc.gamma = 1.5f;
+        EXPECT(INV, nnet_schedule_rate(&sc, 0.1f, 0, 10, &rate), rate == SENT);
+        sc = sched, sc.kind = NNET_SCHEDULE_STEP, sc.gamma = 0.0f;
+        EXPECT(INV, nnet_schedule_rate(&sc, 0.1f, 0, 10, &rate), rate == SENT);
+        sc = sched, sc.kind = NNET_SCHEDULE_INVERSE_TIME, sc.decay = -1.0f;
+        EXPECT(INV, nnet_schedule_rate(&sc, 0.1f, 0, 10, &rate), rate == SENT);
+        sc = sched, sc.kind = NNET_SCHEDULE_COSINE, sc.eta_min = 0.2f;
+        EXPECT(INV, nnet_schedule_rate(&sc, 0.1f, 0, 10, &rate), rate == SENT);
+        sc = sched, sc.kind = NNET_SCHEDULE_COSINE, sc.eta_min = 0.0f;
+        EXPECT_OK(nnet_schedule_rate(&sc, 0.1f, 5, 10, &rate), fabsf(rate - 0.05f) < 1e-7f);
     }
 
     /* the test network itself was never changed by any failed call */

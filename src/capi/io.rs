@@ -11,7 +11,7 @@ use crate::network::Network;
 ///
 /// # Safety
 /// `path` must be NULL or a NUL-terminated string.
-unsafe fn c_path(path: *const c_char) -> CResult<PathBuf> {
+pub(crate) unsafe fn c_path(path: *const c_char) -> CResult<PathBuf> {
     if path.is_null() {
         return Err(Fail::null("path"));
     }

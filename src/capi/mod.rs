@@ -30,14 +30,20 @@ pub mod train;
 
 pub mod io;
 
+pub mod onnx;
+
 pub mod kernels;
 
 pub mod data;
+
+pub mod optimizer;
 
 pub use data::*;
 pub use io::*;
 pub use kernels::*;
 pub use network::*;
+pub use onnx::*;
+pub use optimizer::*;
 pub use train::*;
 
 /// The result of a call: `NNET_OK` or one of the `NNET_ERR_*` codes.

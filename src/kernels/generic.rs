@@ -1143,6 +1143,22 @@ macro_rules! instantiate {
             }
         }
 
+        #[doc = concat!("One optimizer step with ", $name, " (see `kernels::update`).")]
+        ///
+        /// # Safety
+        #[doc = concat!("The CPU supports ", $name, ".")]
+        #[target_feature(enable = $feature)]
+        pub(crate) unsafe fn update(
+            step: &$crate::kernels::UpdateStep,
+            w: &mut [f32],
+            g: &[f32],
+            s1: &mut [f32],
+            s2: &mut [f32],
+        ) {
+            // SAFETY: the caller guarantees the instruction set (this function's contract).
+            unsafe { $crate::kernels::update::update::<$v>(step, w, g, s1, s2) }
+        }
+
         #[doc = concat!("In-place tanh within 2 ULP with ", $name, ".")]
         ///
         /// # Safety
@@ -1217,6 +1233,7 @@ pub(crate) mod tests {
             );
             assert_eq!(lanes(s(7.0).mul_add(s(3.0), s(1.0)))[0], 22.0);
             assert_eq!(lanes(s(7.0).div(s(2.0)))[0], 3.5);
+            assert_eq!(lanes(s(6.25).sqrt())[0], 2.5);
             for k in -126..=127 {
                 let b = s(k as f32 + ROUND_MAGIC);
                 assert_eq!(lanes(b.pow2_from_biased())[0], 2f32.powi(k), "2^{k}");

@@ -42,12 +42,14 @@ pub mod gemm;
 mod generic;
 pub mod scalar;
 pub(crate) mod sgd;
+pub mod update;
 mod vector;
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
 
 use crate::error::{Error, Result};
 use std::sync::OnceLock;
+pub use update::UpdateStep;
 
 /// An instruction set that nnet has kernels for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -157,6 +159,7 @@ type MatvecTRank1Fn = unsafe fn(&mut [f32], usize, usize, &[f32], f32, &[f32], &
 type TanhFn = unsafe fn(&mut [f32]);
 type Rank1MatvecFn = unsafe fn(&mut [f32], usize, usize, f32, &[f32], &[f32], &[f32], &mut [f32]);
 type SgdPassFn = unsafe fn(&mut sgd::SgdPass) -> Option<f64>;
+type UpdateFn = unsafe fn(&UpdateStep, &mut [f32], &[f32], &mut [f32], &mut [f32]);
 
 /// A table of kernels for one instruction set.
 ///
@@ -172,6 +175,7 @@ pub struct Kernels {
     rank1_update_matvec: Rank1MatvecFn,
     tanh: TanhFn,
     sgd_pass: SgdPassFn,
+    update: UpdateFn,
     gemm: gemm::Gemm,
 }
 
@@ -199,6 +203,7 @@ impl Kernels {
             rank1_update_matvec: scalar::rank1_update_matvec,
             tanh: scalar::tanh,
             sgd_pass: scalar::sgd_pass,
+            update: scalar::update,
             gemm: gemm::Gemm::scalar(),
         }
     }
@@ -220,6 +225,7 @@ impl Kernels {
                 rank1_update_matvec: x86_64::avx2::rank1_update_matvec,
                 tanh: x86_64::avx2::tanh,
                 sgd_pass: x86_64::avx2::sgd_pass,
+                update: x86_64::avx2::update,
                 ..Kernels::scalar()
             },
             #[cfg(target_arch = "x86_64")]
@@ -232,6 +238,7 @@ impl Kernels {
                 rank1_update_matvec: x86_64::avx512::rank1_update_matvec,
                 tanh: x86_64::avx512::tanh,
                 sgd_pass: x86_64::avx512::sgd_pass,
+                update: x86_64::avx512::update,
                 ..Kernels::scalar()
             },
             #[cfg(target_arch = "aarch64")]
@@ -244,6 +251,7 @@ impl Kernels {
                 rank1_update_matvec: aarch64::neon::rank1_update_matvec,
                 tanh: aarch64::neon::tanh,
                 sgd_pass: aarch64::neon::sgd_pass,
+                update: aarch64::neon::update,
                 ..Kernels::scalar()
             },
             // not compiled for this architecture (and so never available)
@@ -350,6 +358,41 @@ impl Kernels {
         p.check();
         // SAFETY: the ISA is available (construction of `self`) and the shapes were checked.
         unsafe { (self.sgd_pass)(p) }
+    }
+
+    /// One optimizer step over every weight in one fused pass (see [`update`]): `w`, `g` and
+    /// the `step.state_vectors()` state vectors `s1`, `s2` have one length; a state slice the
+    /// rule does not use may have any length. Every kernel set gives bitwise equal results.
+    ///
+    /// ```
+    /// use nnet::kernels::{Kernels, UpdateStep};
+    /// let k = Kernels::selected();
+    /// let mut w = [1.0, 2.0, 3.0];
+    /// let mut v = [0.0; 3];
+    /// let step = UpdateStep::Momentum { eta: 0.5, mu: 0.9 };
+    /// k.update(&step, &mut w, &[2.0, 0.0, -2.0], &mut v, &mut []).unwrap();
+    /// assert_eq!((w, v), ([0.0, 2.0, 4.0], [2.0, 0.0, -2.0]));
+    /// ```
+    pub fn update(
+        &self,
+        step: &UpdateStep,
+        w: &mut [f32],
+        g: &[f32],
+        s1: &mut [f32],
+        s2: &mut [f32],
+    ) -> Result<()> {
+        let n = w.len();
+        check_len(g.len(), n, "update gradient g")?;
+        let ns = step.state_vectors();
+        if ns >= 1 {
+            check_len(s1.len(), n, "update state s1")?;
+        }
+        if ns >= 2 {
+            check_len(s2.len(), n, "update state s2")?;
+        }
+        // SAFETY: the ISA is available (construction of `self`) and the lengths were checked.
+        unsafe { (self.update)(step, w, g, s1, s2) };
+        Ok(())
     }
 
     /// In-place `tanh` of every element, within 2 ULP of the exact value.

@@ -129,3 +129,18 @@ pub(crate) unsafe fn sgd_pass(p: &mut super::sgd::SgdPass) -> Option<f64> {
     // SAFETY: the scalar operations need no instruction set.
     unsafe { super::sgd::pass::<super::sgd::ScalarOps>(p) }
 }
+
+/// One optimizer step with the one-lane reference (see `kernels::update`).
+///
+/// # Safety
+/// Safe for any input; panics when a length does not fit.
+pub(crate) unsafe fn update(
+    step: &super::UpdateStep,
+    w: &mut [f32],
+    g: &[f32],
+    s1: &mut [f32],
+    s2: &mut [f32],
+) {
+    // SAFETY: f32 lanes need no instruction set.
+    unsafe { super::update::update::<f32>(step, w, g, s1, s2) }
+}

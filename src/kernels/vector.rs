@@ -61,6 +61,8 @@ pub(crate) unsafe trait Vector: Copy {
     fn div(self, b: Self) -> Self;
     /// Lane-wise `self * b + c` with a single rounding (fused multiply-add).
     fn mul_add(self, b: Self, c: Self) -> Self;
+    /// Lane-wise square root, correctly rounded.
+    fn sqrt(self) -> Self;
     /// The sum of all lanes.
     fn hsum(self) -> f32;
     /// The sums of the lanes of `v[0]`, ..., `v[3]` (cheaper than four [`Vector::hsum`]).

@@ -78,6 +78,12 @@ unsafe impl Vector for F32x4 {
     }
 
     #[inline(always)]
+    fn sqrt(self) -> Self {
+        // SAFETY: `self` proves NEON.
+        F32x4(unsafe { vsqrtq_f32(self.0) })
+    }
+
+    #[inline(always)]
     fn mul_add(self, b: Self, c: Self) -> Self {
         // SAFETY: `self` proves NEON. `vfmaq_f32(c, a, b)` is `c + a * b`, fused.
         F32x4(unsafe { vfmaq_f32(c.0, self.0, b.0) })

@@ -82,6 +82,12 @@ unsafe impl Vector for F32x8 {
     }
 
     #[inline(always)]
+    fn sqrt(self) -> Self {
+        // SAFETY: `self` proves AVX.
+        F32x8(unsafe { _mm256_sqrt_ps(self.0) })
+    }
+
+    #[inline(always)]
     fn mul_add(self, b: Self, c: Self) -> Self {
         // SAFETY: `self` proves FMA.
         F32x8(unsafe { _mm256_fmadd_ps(self.0, b.0, c.0) })

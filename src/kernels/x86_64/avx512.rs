@@ -338,6 +338,12 @@ unsafe impl Vector for F32x16 {
     }
 
     #[inline(always)]
+    fn sqrt(self) -> Self {
+        // SAFETY: `self` proves AVX-512F.
+        F32x16(unsafe { _mm512_sqrt_ps(self.0) })
+    }
+
+    #[inline(always)]
     fn mul_add(self, b: Self, c: Self) -> Self {
         // SAFETY: `self` proves AVX-512F.
         F32x16(unsafe { _mm512_fmadd_ps(self.0, b.0, c.0) })

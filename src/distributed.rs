@@ -1,0 +1,729 @@
+//! Data-parallel training on several processes (ranks): every rank holds a shard of the
+//! training rows and the same weights; each step every rank sums the per-sample gradients of
+//! its part of the global mini-batch, one allreduce adds the sums of all ranks in place, and
+//! every rank applies the same update with the global mean, so all ranks hold identical
+//! weights after every step.
+//!
+//! - [`Collective`]: the communication a rank needs (an in-place sum, a maximum, a broadcast),
+//!   with [`SingleProcess`] for one process and, with the cargo feature `mpi`, `Mpi` over an
+//!   MPI communicator.
+//! - [`Shard`]: which rows each rank holds, and the row order of the single-process run that
+//!   the distributed steps reproduce.
+//! - [`train_distributed`]: the training loop; the update is a parameter ([`sgd`] or any
+//!   optimizer step).
+//!
+//! # Determinism and the single-process run
+//!
+//! With a given number of ranks a run is deterministic: every rank's sum visits its rows in a
+//! fixed order, the allreduce of a fixed number of ranks adds the partial sums in a fixed
+//! order (Open MPI and MPICH choose the algorithm from the message size and the job layout),
+//! and every rank receives the same bits, which every epoch checks (training fails with an
+//! error rather than going on with ranks whose weights differ).
+//!
+//! Against [`Network::train`] with the same global batch and row order
+//! ([`Shard::global_order`], batch `P x b`), the result is equal to float32 rounding, not bit
+//! for bit: one process adds the rows of a batch one after the other (or, on the
+//! matrix-product path, adds each chunk's product straight into the weights), while `P` ranks
+//! add `P` partial sums, a different grouping of the same additions. With one rank the only
+//! difference is the order of the scaling: the mean gradient `g / B` times `eta` instead of
+//! `eta / B` times `g`. Making the grouping equal would need every per-sample gradient on one
+//! rank, which costs the speed data parallelism exists for.
+
+use std::hash::Hasher;
+use std::ops::{ControlFlow, Range};
+use std::path::Path;
+use std::time::Instant;
+
+use crate::error::{Error, Result, check_finite, try_zeroed};
+use crate::gradient::{Backprop, add_regularizer_gradient, check_xy, scaled_copies};
+use crate::minibatch::Evaluator;
+use crate::network::Network;
+use crate::rng::SeededRng;
+use crate::train::{EpochInfo, Order, TrainConfig, TrainReport};
+
+#[cfg(feature = "mpi")]
+pub use self::mpi_impl::Mpi;
+/// The `mpi` crate, for `mpi::initialize()` and the communicators.
+#[cfg(feature = "mpi")]
+pub use mpi;
+
+/// The communication between ranks that data-parallel training needs. Every method is
+/// collective: every rank of the group calls it, in the same order, with buffers of the same
+/// length.
+pub trait Collective {
+    /// This rank's index, `0..size()`.
+    fn rank(&self) -> usize;
+    /// The number of ranks.
+    fn size(&self) -> usize;
+    /// Replaces `buf` on every rank by the element-wise sum of every rank's `buf`, in place.
+    /// Every rank must receive the same bits.
+    fn allreduce_sum(&self, buf: &mut [f32]);
+    /// [`Collective::allreduce_sum`] for `f64` values (errors summed over ranks).
+    fn allreduce_sum_f64(&self, buf: &mut [f64]);
+    /// Replaces `buf` on every rank by the element-wise maximum over ranks, in place.
+    fn allreduce_max(&self, buf: &mut [u64]);
+    /// Copies rank `root`'s `buf` into every other rank's `buf`.
+    fn broadcast(&self, root: usize, buf: &mut [u8]);
+
+    /// Whether every rank passed the same `value`.
+    fn all_equal(&self, value: u64) -> bool {
+        // max(v) and max(!v) = !min(v)
+        let mut v = [value, !value];
+        self.allreduce_max(&mut v);
+        v[0] == !v[1]
+    }
+
+    /// Agrees on an outcome: `Ok` when every rank passes `Ok`; otherwise every rank returns
+    /// the error of the lowest failing rank (same variant, message prefixed with its rank).
+    fn agree(&self, local: Result<()>) -> Result<()> {
+        let size = self.size() as u64;
+        let mut flag = [match local {
+            Err(_) => size - self.rank() as u64,
+            Ok(()) => 0,
+        }];
+        self.allreduce_max(&mut flag);
+        if flag[0] == 0 {
+            return Ok(());
+        }
+        let root = (size - flag[0]) as usize;
+        let mut bytes = match &local {
+            Err(e) if root == self.rank() => encode_error(e, root),
+            _ => Vec::new(),
+        };
+        let mut len = (bytes.len() as u64).to_le_bytes();
+        self.broadcast(root, &mut len);
+        bytes.resize(u64::from_le_bytes(len) as usize, 0);
+        self.broadcast(root, &mut bytes);
+        Err(decode_error(&bytes))
+    }
+}
+
+/// One process alone: rank 0 of 1; every collective leaves its buffer as it is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SingleProcess;
+
+impl Collective for SingleProcess {
+    fn rank(&self) -> usize {
+        0
+    }
+    fn size(&self) -> usize {
+        1
+    }
+    fn allreduce_sum(&self, _buf: &mut [f32]) {}
+    fn allreduce_sum_f64(&self, _buf: &mut [f64]) {}
+    fn allreduce_max(&self, _buf: &mut [u64]) {}
+    fn broadcast(&self, _root: usize, _buf: &mut [u8]) {}
+}
+
+/// An error as bytes: its variant, then `"rank R: "` and its message.
+fn encode_error(e: &Error, rank: usize) -> Vec<u8> {
+    let code = match e {
+        Error::InvalidArgument(_) => 0u8,
+        Error::ShapeMismatch(_) => 1,
+        Error::NonFinite(_) => 2,
+        Error::Overflow(_) => 3,
+        Error::OutOfMemory(_) => 4,
+        Error::Io(_) => 5,
+        Error::Format(_) => 6,
+        Error::Diverged(_) => 7,
+        Error::Stopped(_) => 8,
+    };
+    let mut v = vec![code];
+    v.extend_from_slice(format!("rank {rank}: {}", e.message()).as_bytes());
+    v
+}
+
+fn decode_error(bytes: &[u8]) -> Error {
+    let msg = String::from_utf8_lossy(bytes.get(1..).unwrap_or_default()).into_owned();
+    match bytes.first() {
+        Some(0) => Error::InvalidArgument(msg),
+        Some(1) => Error::ShapeMismatch(msg),
+        Some(2) => Error::NonFinite(msg),
+        Some(3) => Error::Overflow(msg),
+        Some(4) => Error::OutOfMemory(msg),
+        Some(5) => Error::Io(msg),
+        Some(6) => Error::Format(msg),
+        Some(7) => Error::Diverged(msg),
+        _ => Error::Stopped(msg),
+    }
+}
+
+/// A 64-bit fingerprint of the bits of `values` (equal values give equal fingerprints; any
+/// changed bit changes it with near certainty), to check that ranks hold the same weights.
+pub fn fingerprint(values: &[f32]) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    for v in values {
+        h.write_u32(v.to_bits());
+    }
+    h.write_usize(values.len());
+    h.finish()
+}
+
+/// Which rows of a data set of `total_rows` rows each of `size` ranks holds: contiguous blocks
+/// in rank order, the first `total_rows % size` ranks one row more than the others.
+///
+/// ```
+/// use nnet::distributed::Shard;
+/// let s = Shard::new(10, 1, 3).unwrap();
+/// assert_eq!(s.rows(), 4..7);
+/// assert_eq!(Shard::new(10, 2, 3).unwrap().rows(), 7..10);
+/// // two ranks of 3 rows, batches of 2 per rank: the global batches {0,1,3,4}, {2,5}
+/// assert_eq!(Shard::new(6, 0, 2).unwrap().global_order(2), [0, 1, 3, 4, 2, 5]);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    total_rows: usize,
+    rank: usize,
+    size: usize,
+}
+
+impl Shard {
+    /// The shard of rank `rank` of `size`; errors when `size` is 0 or `rank >= size`.
+    pub fn new(total_rows: usize, rank: usize, size: usize) -> Result<Shard> {
+        if rank >= size {
+            return Err(Error::InvalidArgument(format!(
+                "rank {rank} is not below the number of ranks {size}"
+            )));
+        }
+        Ok(Shard {
+            total_rows,
+            rank,
+            size,
+        })
+    }
+
+    /// The shard of the calling rank of `collective`.
+    pub fn of(collective: &(impl Collective + ?Sized), total_rows: usize) -> Result<Shard> {
+        Shard::new(total_rows, collective.rank(), collective.size())
+    }
+
+    /// The rows this rank holds.
+    pub fn rows(&self) -> Range<usize> {
+        self.rows_of_rank(self.rank)
+    }
+
+    /// The rows rank `r` holds.
+    pub fn rows_of_rank(&self, r: usize) -> Range<usize> {
+        let (q, rem) = (self.total_rows / self.size, self.total_rows % self.size);
+        let start = r * q + r.min(rem);
+        start..start + q + usize::from(r < rem)
+    }
+
+    /// This rank's rows of row-major `data` (`width` values a row, `total_rows` rows).
+    pub fn slice<'a>(&self, data: &'a [f32], width: usize) -> Result<&'a [f32]> {
+        if Some(data.len()) != self.total_rows.checked_mul(width) {
+            return Err(Error::ShapeMismatch(format!(
+                "expected {} rows of {width} values, got {} values",
+                self.total_rows,
+                data.len()
+            )));
+        }
+        let r = self.rows();
+        Ok(&data[r.start * width..r.end * width])
+    }
+
+    /// The order of global rows in which the distributed steps visit them with `batch` rows a
+    /// rank and [`Order::Sequential`]: step `s` takes local rows `s*batch..(s+1)*batch` of every
+    /// rank, rank 0's first. When every shard has the same number of rows, a single-process
+    /// run over the rows in this order with a batch of `size * batch` rows takes the same
+    /// global batches.
+    pub fn global_order(&self, batch: usize) -> Vec<usize> {
+        let b = batch.max(1);
+        let longest = self.rows_of_rank(0).len();
+        let mut order = Vec::with_capacity(self.total_rows);
+        for s in 0..longest.div_ceil(b) {
+            for r in 0..self.size {
+                let rows = self.rows_of_rank(r);
+                let lo = (rows.start + s * b).min(rows.end);
+                order.extend(lo..(lo + b).min(rows.end));
+            }
+        }
+        order
+    }
+}
+
+/// This rank's part of the data: its training rows and optionally its validation rows
+/// (row-major; `d(0)` inputs and `d(L)` targets a row). A rank may hold no validation rows
+/// while others do; the validation error is then that of all ranks' validation rows.
+#[derive(Debug, Clone, Copy)]
+pub struct LocalData<'a> {
+    /// Training inputs of this rank.
+    pub x: &'a [f32],
+    /// Training targets of this rank.
+    pub y: &'a [f32],
+    /// Validation inputs and targets of this rank.
+    pub validation: Option<(&'a [f32], &'a [f32])>,
+}
+
+/// Settings of [`train_distributed`].
+#[derive(Debug, Clone, Copy)]
+pub struct DistributedConfig<'a> {
+    /// The training settings; `batch_size` is the batch of each rank (the global batch is
+    /// `size` times that). `restarts` must be 0; `threads` is not used (one thread a rank).
+    pub train: TrainConfig,
+    /// Where rank 0 saves the model after every epoch whose weights it keeps (the best
+    /// validation epoch, or every epoch without validation rows); a failed save is an error
+    /// on every rank.
+    pub checkpoint: Option<&'a Path>,
+}
+
+/// The outcome of [`train_distributed`], the same on every rank except the times.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DistributedReport {
+    /// The training report, as [`Network::train`] gives it.
+    pub report: TrainReport,
+    /// Steps run.
+    pub steps: u64,
+    /// Seconds this rank spent in the steps (gradient, allreduce, update).
+    pub step_seconds: f64,
+    /// Of those, seconds in the gradient allreduce.
+    pub allreduce_seconds: f64,
+}
+
+/// The plain SGD update `w -= eta * g`, for [`train_distributed`].
+pub fn sgd(weights: &mut [f32], mean_grad: &[f32], eta: f32) -> Result<()> {
+    for (w, g) in weights.iter_mut().zip(mean_grad) {
+        *w -= eta * g;
+    }
+    Ok(())
+}
+
+/// The buffers of one rank's training call, allocated once.
+struct RankState {
+    bp: Backprop,
+    grad: Vec<f32>,
+    order: Vec<usize>,
+    snapshot: Vec<f32>,
+    best: Vec<f32>,
+    eval: Evaluator,
+}
+
+/// Checks this rank's configuration and data; returns the scaled copies (with a scaling).
+#[allow(clippy::type_complexity)]
+fn check_local(
+    net: &Network,
+    data: &LocalData,
+    cfg: &DistributedConfig,
+) -> Result<(Option<(Vec<f32>, Vec<f32>)>, Option<(Vec<f32>, Vec<f32>)>)> {
+    cfg.train.validate()?;
+    if cfg.train.restarts != 0 {
+        return Err(Error::InvalidArgument(format!(
+            "distributed training runs one network: restarts must be 0, got {}",
+            cfg.train.restarts
+        )));
+    }
+    check_rows(net, data.x, data.y, "training")?;
+    let scaled = scaled_copies(net, data.x, data.y)?;
+    let scaled_val = match data.validation {
+        Some((vx, vy)) => {
+            check_rows(net, vx, vy, "validation")?;
+            scaled_copies(net, vx, vy)?
+        }
+        None => None,
+    };
+    Ok((scaled, scaled_val))
+}
+
+/// [`check_xy`], also for a rank with no rows.
+fn check_rows(net: &Network, x: &[f32], y: &[f32], what: &str) -> Result<usize> {
+    if x.is_empty() && y.is_empty() {
+        return Ok(0);
+    }
+    check_xy(net, x, y, what)
+}
+
+/// Trains `net` data-parallel across the ranks of `collective`; every rank calls it with its
+/// own rows (`data`) and the same network, configuration and update.
+///
+/// Each step, every rank takes the next `cfg.train.batch_size` rows of its shard (in its own
+/// order: [`Order::Sequential`], or a permutation or random pick seeded by the seed and the
+/// rank), sums their per-sample gradients into one buffer of D floats, and one in-place
+/// [`Collective::allreduce_sum`] adds the buffers of all ranks. Every rank then divides by the
+/// global batch size, adds the regularizer's gradient, and calls
+/// `update(weights, mean_gradient, learning_rate)`, which must be deterministic ([`sgd`], or
+/// an optimizer's step). An epoch has as many steps as the longest shard needs; a rank whose
+/// rows are used up adds zeros.
+///
+/// `E_in`, `E_val`, early stopping, the callback's decision to stop and the checkpoint come
+/// from values summed over ranks, so every rank takes the same decisions; `on_epoch` is
+/// called on every rank with the same values (write files from rank 0 only). The weights the
+/// network ends with are, as in [`Network::train`], those of the best validation epoch.
+///
+/// A bad configuration, data of the wrong shape or non-finite data on any rank, or networks
+/// that differ between ranks, make every rank return the same error (that of the lowest
+/// failing rank) with the network unchanged. A divergence is an [`Error::Diverged`] on every
+/// rank, the network keeping the weights from before the epoch.
+///
+/// ```
+/// use std::ops::ControlFlow;
+/// use nnet::distributed::{self, DistributedConfig, LocalData, SingleProcess};
+/// use nnet::{Network, Order, Output, TrainConfig};
+/// let x: Vec<f32> = (0..64).map(|i| (i as f32 / 32.0) - 1.0).collect();
+/// let y: Vec<f32> = x.iter().map(|v| 0.5 * v).collect();
+/// let mut net = Network::new(&[1, 3, 1], Output::Linear, 1, 0.5).unwrap();
+/// let cfg = DistributedConfig {
+///     train: TrainConfig { learning_rate: 0.1, epochs: 200, batch_size: 8,
+///                          order: Order::Sequential, ..TrainConfig::default() },
+///     checkpoint: None,
+/// };
+/// let data = LocalData { x: &x, y: &y, validation: None };
+/// let r = distributed::train_distributed(&mut net, data, &cfg, &SingleProcess,
+///     distributed::sgd, |_, _| ControlFlow::Continue(())).unwrap();
+/// assert!(r.report.train_error < 1e-3);
+/// assert_eq!(r.steps, 200 * 8);
+/// ```
+pub fn train_distributed<C, U, F>(
+    net: &mut Network,
+    data: LocalData<'_>,
+    cfg: &DistributedConfig<'_>,
+    collective: &C,
+    mut update: U,
+    mut on_epoch: F,
+) -> Result<DistributedReport>
+where
+    C: Collective + ?Sized,
+    U: FnMut(&mut [f32], &[f32], f32) -> Result<()>,
+    F: FnMut(&EpochInfo, &Network) -> ControlFlow<()>,
+{
+    let local = check_local(net, &data, cfg);
+    let (scaled, scaled_val) =
+        match collective.agree(local.as_ref().map(|_| ()).map_err(Clone::clone)) {
+            Ok(()) => local.expect("agreed"),
+            Err(e) => return Err(e),
+        };
+    if !collective.all_equal(fingerprint(net.weights()))
+        || !collective.all_equal(net.layers().len() as u64)
+    {
+        return Err(Error::InvalidArgument(
+            "the ranks hold different networks (every rank must start from the same weights)"
+                .into(),
+        ));
+    }
+    let x = scaled.as_ref().map_or(data.x, |s| &s.0[..]);
+    let y = scaled.as_ref().map_or(data.y, |s| &s.1[..]);
+    let val = match (&scaled_val, data.validation) {
+        (Some((a, b)), _) => Some((&a[..], &b[..])),
+        (None, v) => v,
+    };
+    let n_in = net.num_inputs();
+    let rows = x.len() / n_in;
+    let val_rows = val.map_or(0, |(vx, _)| vx.len() / n_in);
+    let state = (|| -> Result<RankState> {
+        let d = net.num_weights();
+        let mut order = Vec::new();
+        order
+            .try_reserve_exact(rows)
+            .map_err(|_| Error::OutOfMemory(format!("cannot allocate the order of {rows} rows")))?;
+        order.extend(0..rows);
+        Ok(RankState {
+            bp: Backprop::new(net)?,
+            grad: try_zeroed(d, "the gradient")?,
+            order,
+            snapshot: try_zeroed(d, "the weight snapshot")?,
+            best: try_zeroed(d, "the best weights")?,
+            eval: Evaluator::new(net, 1, usize::MAX)?,
+        })
+    })();
+    collective.agree(state.as_ref().map(|_| ()).map_err(Clone::clone))?;
+    let mut st = state.expect("agreed");
+
+    // the row counts of every rank: [training..., validation...]
+    let p = collective.size();
+    let me = collective.rank();
+    let mut counts = vec![0u64; 2 * p];
+    counts[me] = rows as u64;
+    counts[p + me] = val_rows as u64;
+    collective.allreduce_max(&mut counts);
+    let total_rows: u64 = counts[..p].iter().sum();
+    let total_val: u64 = counts[p..].iter().sum();
+    if total_rows == 0 {
+        return Err(Error::InvalidArgument("no rank holds training rows".into()));
+    }
+    let b = cfg.train.batch_size;
+    let steps_per_epoch = counts[..p]
+        .iter()
+        .map(|&n| (n as usize).div_ceil(b))
+        .max()
+        .unwrap_or(0);
+    let eta = cfg.train.learning_rate;
+    let reg = cfg.train.regularization;
+    let n_out = net.num_outputs();
+    let mut rng = SeededRng::new(cfg.train.seed, 2 * me as u64 + 1);
+    let mut history = Vec::new();
+    let mut best_val = f64::INFINITY;
+    let mut best_epoch = 0u32;
+    let mut since_best = 0u32;
+    let mut stopped = false;
+    let mut steps = 0u64;
+    let (mut step_seconds, mut allreduce_seconds) = (0.0f64, 0.0f64);
+    for epoch in 1..=cfg.train.epochs {
+        st.snapshot.copy_from_slice(net.weights());
+        match cfg.train.order {
+            Order::Sequential => {}
+            Order::Shuffle => rng.shuffle(&mut st.order),
+            Order::RandomPick => {
+                for v in st.order.iter_mut() {
+                    *v = rng.below(rows);
+                }
+            }
+        }
+        let mut result = Ok(());
+        for s in 0..steps_per_epoch {
+            let t0 = Instant::now();
+            let lo = (s * b).min(rows);
+            let hi = (lo + b).min(rows);
+            st.grad.fill(0.0);
+            for &i in &st.order[lo..hi] {
+                let xr = &x[i * n_in..(i + 1) * n_in];
+                let yr = &y[i * n_out..(i + 1) * n_out];
+                st.bp.forward_output_delta(net, xr, yr);
+                st.bp.backward(net);
+                st.bp.accumulate(net, &mut st.grad, 1.0);
+            }
+            let t1 = Instant::now();
+            collective.allreduce_sum(&mut st.grad);
+            allreduce_seconds += t1.elapsed().as_secs_f64();
+            let global_batch: u64 = counts[..p]
+                .iter()
+                .map(|&n| (n as usize).saturating_sub(s * b).min(b) as u64)
+                .sum();
+            let inv = 1.0 / global_batch as f32;
+            for g in &mut st.grad {
+                *g *= inv;
+            }
+            add_regularizer_gradient(net, &reg, &mut st.grad);
+            result = update(net.weights_mut(), &st.grad, eta);
+            steps += 1;
+            step_seconds += t0.elapsed().as_secs_f64();
+            if result.is_err() {
+                break;
+            }
+        }
+        if let Err(e) = result {
+            net.weights_mut().copy_from_slice(&st.snapshot);
+            return Err(e);
+        }
+        // the error sums of this rank, then of all ranks
+        let finite = check_finite(net.weights(), "weights").is_ok();
+        let mut sums = [f64::NAN, 0.0];
+        if finite {
+            st.eval.load(net);
+            sums[0] = error_sum(&mut st.eval, net, x, y);
+            if let Some((vx, vy)) = val {
+                sums[1] = error_sum(&mut st.eval, net, vx, vy);
+            }
+        }
+        collective.allreduce_sum_f64(&mut sums);
+        if !collective.all_equal(fingerprint(net.weights())) {
+            net.weights_mut().copy_from_slice(&st.snapshot);
+            return Err(Error::Diverged(format!(
+                "the ranks hold different weights after epoch {epoch}: the allreduce did not \
+                 give every rank the same sums"
+            )));
+        }
+        let train_error = sums[0] / total_rows as f64;
+        if !train_error.is_finite() {
+            net.weights_mut().copy_from_slice(&st.snapshot);
+            return Err(Error::Diverged(format!(
+                "the loss or a weight became non-finite in epoch {epoch} (learning rate {eta}); \
+                 the network keeps the weights from before that epoch"
+            )));
+        }
+        let validation_error = if total_val > 0 {
+            sums[1] / total_val as f64
+        } else {
+            f64::NAN
+        };
+        let info = EpochInfo {
+            epoch,
+            train_error,
+            validation_error,
+        };
+        history.push(info);
+        let kept = if total_val > 0 {
+            if validation_error < best_val {
+                best_val = validation_error;
+                best_epoch = epoch;
+                since_best = 0;
+                st.best.copy_from_slice(net.weights());
+                true
+            } else {
+                since_best += 1;
+                false
+            }
+        } else {
+            best_epoch = epoch;
+            true
+        };
+        if let (Some(path), true) = (cfg.checkpoint, kept) {
+            let saved = if me == 0 { net.save(path) } else { Ok(()) };
+            collective.agree(saved)?;
+        }
+        let mut stop = [u64::from(on_epoch(&info, net).is_break())];
+        collective.allreduce_max(&mut stop);
+        if stop[0] != 0 {
+            stopped = true;
+            break;
+        }
+        if cfg.train.patience > 0 && since_best >= cfg.train.patience {
+            break;
+        }
+    }
+    if total_val > 0 && best_epoch > 0 {
+        net.weights_mut().copy_from_slice(&st.best);
+    }
+    let epochs_run = history.len() as u32;
+    let h = if best_epoch > 0 {
+        history[best_epoch as usize - 1]
+    } else {
+        let h = history[history.len() - 1];
+        best_epoch = h.epoch;
+        h
+    };
+    Ok(DistributedReport {
+        report: TrainReport {
+            epochs_run,
+            best_epoch,
+            train_error: h.train_error,
+            validation_error: h.validation_error,
+            history,
+            run: 0,
+            stopped_by_callback: stopped,
+        },
+        steps,
+        step_seconds,
+        allreduce_seconds,
+    })
+}
+
+/// The summed (not mean) squared error of scaled rows, 0 for no rows.
+fn error_sum(eval: &mut Evaluator, net: &Network, x: &[f32], y: &[f32]) -> f64 {
+    let rows = x.len() / net.num_inputs();
+    if rows == 0 {
+        return 0.0;
+    }
+    eval.mean_error(net, None, x, y) * rows as f64
+}
+
+#[cfg(feature = "mpi")]
+mod mpi_impl {
+    use std::cell::RefCell;
+    use std::ffi::{c_int, c_void};
+
+    use mpi::collective::SystemOperation;
+    use mpi::ffi;
+    use mpi::raw::AsRaw;
+    use mpi::topology::{Communicator, SimpleCommunicator};
+    use mpi::traits::{CommunicatorCollectives, Root};
+
+    use super::Collective;
+
+    /// Elements per `MPI_Allreduce` call (its count is a C `int`).
+    const MAX_COUNT: usize = 1 << 30;
+
+    /// [`Collective`] over an MPI communicator (usually `universe.world()`).
+    ///
+    /// The gradient sum is one `MPI_Allreduce` with `MPI_IN_PLACE` on the gradient buffer.
+    /// The `mpi` crate does not export `MPI_IN_PLACE` (a C macro), so its value comes from the
+    /// ABI of the library in use: `(void *) 1` in Open MPI, `(void *) -1` in MPICH and its
+    /// derivatives. With another library the sum goes through a send copy allocated once.
+    pub struct Mpi {
+        comm: SimpleCommunicator,
+        in_place: Option<*const c_void>,
+        send: RefCell<Vec<f32>>,
+    }
+
+    impl std::fmt::Debug for Mpi {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("Mpi")
+                .field("rank", &self.comm.rank())
+                .field("size", &self.comm.size())
+                .field("in_place", &self.in_place.is_some())
+                .finish()
+        }
+    }
+
+    impl Mpi {
+        /// The ranks of `comm`.
+        pub fn new(comm: SimpleCommunicator) -> Mpi {
+            let lib = mpi::environment::library_version().unwrap_or_default();
+            let in_place = if lib.starts_with("Open MPI") {
+                Some(std::ptr::without_provenance::<c_void>(1))
+            } else if lib.contains("MPICH") {
+                Some(std::ptr::without_provenance::<c_void>(usize::MAX))
+            } else {
+                None
+            };
+            Mpi {
+                comm,
+                in_place,
+                send: RefCell::new(Vec::new()),
+            }
+        }
+
+        /// Whether the gradient sum runs in place (no send copy).
+        pub fn in_place(&self) -> bool {
+            self.in_place.is_some()
+        }
+
+        /// The communicator.
+        pub fn communicator(&self) -> &SimpleCommunicator {
+            &self.comm
+        }
+    }
+
+    impl Collective for Mpi {
+        fn rank(&self) -> usize {
+            self.comm.rank() as usize
+        }
+
+        fn size(&self) -> usize {
+            self.comm.size() as usize
+        }
+
+        fn allreduce_sum(&self, buf: &mut [f32]) {
+            let Some(in_place) = self.in_place else {
+                let mut send = self.send.borrow_mut();
+                send.clear();
+                send.extend_from_slice(buf);
+                for (s, r) in send.chunks(MAX_COUNT).zip(buf.chunks_mut(MAX_COUNT)) {
+                    self.comm.all_reduce_into(s, r, SystemOperation::sum());
+                }
+                return;
+            };
+            for part in buf.chunks_mut(MAX_COUNT) {
+                // SAFETY: `part` is a live, exclusive buffer of `part.len()` floats
+                // (<= 2^30, fits a C int); `in_place` is the library's MPI_IN_PLACE, so MPI
+                // reads and writes only `part`; the datatype, operation and communicator
+                // handles are valid for the life of `self` (MPI is initialized while the
+                // communicator exists).
+                unsafe {
+                    ffi::MPI_Allreduce(
+                        in_place,
+                        part.as_mut_ptr().cast::<c_void>(),
+                        part.len() as c_int,
+                        ffi::RSMPI_FLOAT,
+                        ffi::RSMPI_SUM,
+                        self.comm.as_raw(),
+                    );
+                }
+            }
+        }
+
+        fn allreduce_sum_f64(&self, buf: &mut [f64]) {
+            let send = buf.to_vec();
+            self.comm
+                .all_reduce_into(&send[..], buf, SystemOperation::sum());
+        }
+
+        fn allreduce_max(&self, buf: &mut [u64]) {
+            let send = buf.to_vec();
+            self.comm
+                .all_reduce_into(&send[..], buf, SystemOperation::max());
+        }
+
+        fn broadcast(&self, root: usize, buf: &mut [u8]) {
+            self.comm.process_at_rank(root as i32).broadcast_into(buf);
+        }
+    }
+}

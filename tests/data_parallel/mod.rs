@@ -1,0 +1,372 @@
+//! The checks of data-parallel training, run by every rank of a group: in-process thread ranks
+//! (tests/distributed.rs) and MPI ranks under mpirun (tests/mpi.rs).
+
+#![allow(dead_code)]
+
+use std::ops::ControlFlow;
+
+use nnet::distributed::{
+    self, Collective, DistributedConfig, DistributedReport, LocalData, Shard, fingerprint,
+};
+use nnet::{Error, Network, Order, Output, Regularization, TrainConfig};
+
+/// Rows of the training and the validation set (divisible by 1, 2 and 4 ranks).
+pub const ROWS: usize = 96;
+pub const VAL_ROWS: usize = 40;
+pub const LAYERS: [usize; 3] = [5, 7, 3];
+/// Rows a rank takes per step.
+pub const LOCAL_BATCH: usize = 4;
+
+/// A smooth 3-class problem on 5 inputs (the same on every rank).
+pub fn data(rows: usize, seed: u64) -> (Vec<f32>, Vec<f32>) {
+    let mut s = seed;
+    let mut next = || {
+        s = s
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    };
+    let mut x = Vec::with_capacity(rows * 5);
+    let mut y = Vec::with_capacity(rows * 3);
+    for _ in 0..rows {
+        let r: Vec<f32> = (0..5).map(|_| next()).collect();
+        let score = [r[0] + 0.5 * r[1], r[2] - r[3], 0.3 * r[4] - r[0]];
+        let best = (0..3).fold(0, |b, k| if score[k] > score[b] { k } else { b });
+        y.extend((0..3).map(|k| if k == best { 1.0 } else { -1.0 }));
+        x.extend(r);
+    }
+    (x, y)
+}
+
+pub fn network() -> Network {
+    Network::new(&LAYERS, Output::Tanh, 7, 0.5).unwrap()
+}
+
+pub fn config(epochs: u32, reg: Regularization) -> TrainConfig {
+    TrainConfig {
+        learning_rate: 0.05,
+        epochs,
+        batch_size: LOCAL_BATCH,
+        order: Order::Sequential,
+        regularization: reg,
+        ..TrainConfig::default()
+    }
+}
+
+/// The rows `order` of row-major `data` (`width` values a row).
+fn gather(data: &[f32], width: usize, order: &[usize]) -> Vec<f32> {
+    order
+        .iter()
+        .flat_map(|&i| data[i * width..(i + 1) * width].iter().copied())
+        .collect()
+}
+
+/// `max |a - b| / max |b|`.
+fn rel_diff(a: &[f32], b: &[f32]) -> f64 {
+    let num = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs() as f64)
+        .fold(0.0, f64::max);
+    let den = b.iter().map(|y| y.abs() as f64).fold(0.0, f64::max);
+    num / den
+}
+
+fn say(c: &dyn Collective, what: &str) {
+    if c.rank() == 0 {
+        eprintln!("  ok (ranks: {}): {what}", c.size());
+    }
+}
+
+/// Trains this rank's shards of the test data, checking after every epoch that every rank
+/// holds the same weights bit for bit.
+fn train_shards(
+    c: &dyn Collective,
+    cfg: &TrainConfig,
+    with_validation: bool,
+) -> (Network, DistributedReport) {
+    let (x, y) = data(ROWS, 1);
+    let (vx, vy) = data(VAL_ROWS, 2);
+    let shard = Shard::of(c, ROWS).unwrap();
+    let vshard = Shard::of(c, VAL_ROWS).unwrap();
+    let vx_local = vshard.slice(&vx, LAYERS[0]).unwrap();
+    let vy_local = vshard.slice(&vy, LAYERS[2]).unwrap();
+    let local = LocalData {
+        x: shard.slice(&x, LAYERS[0]).unwrap(),
+        y: shard.slice(&y, LAYERS[2]).unwrap(),
+        validation: with_validation.then_some((vx_local, vy_local)),
+    };
+    let mut net = network();
+    let dcfg = DistributedConfig {
+        train: *cfg,
+        checkpoint: None,
+    };
+    let mut epochs_seen = 0;
+    let report =
+        distributed::train_distributed(&mut net, local, &dcfg, c, distributed::sgd, |info, net| {
+            epochs_seen += 1;
+            assert_eq!(info.epoch, epochs_seen);
+            assert!(
+                c.all_equal(fingerprint(net.weights())),
+                "weights differ between ranks after epoch {}",
+                info.epoch
+            );
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    assert_eq!(epochs_seen, report.report.epochs_run);
+    (net, report)
+}
+
+/// Every check, in the same order on every rank.
+pub fn run_all(c: &dyn Collective) {
+    identical_and_repeatable(c);
+    equals_single_process(c, Regularization::none(), false);
+    equals_single_process(c, Regularization::l2(1e-3), true);
+    bad_shape_is_the_same_error_everywhere(c);
+    different_weights_are_refused(c);
+    one_rank_stopping_stops_all(c);
+    checkpoint_is_written_by_rank_0(c);
+}
+
+fn identical_and_repeatable(c: &dyn Collective) {
+    let mut cfg = config(4, Regularization::none());
+    cfg.order = Order::Shuffle;
+    cfg.seed = 11;
+    let (a, ra) = train_shards(c, &cfg, true);
+    let (b, rb) = train_shards(c, &cfg, true);
+    assert_eq!(a.weights(), b.weights(), "two runs differ");
+    assert_eq!(ra.report, rb.report);
+    assert!(c.all_equal(fingerprint(a.weights())));
+    // every rank reports the same history
+    let h: Vec<f32> = ra
+        .report
+        .history
+        .iter()
+        .flat_map(|e| [e.train_error as f32, e.validation_error as f32])
+        .collect();
+    assert!(c.all_equal(fingerprint(&h)));
+    assert_eq!(ra.steps, 4 * (ROWS / c.size()).div_ceil(LOCAL_BATCH) as u64);
+    say(
+        c,
+        "identical weights on every rank after every epoch; two runs equal bit for bit",
+    );
+}
+
+fn equals_single_process(c: &dyn Collective, reg: Regularization, with_validation: bool) {
+    let cfg = config(3, reg);
+    let (dist, report) = train_shards(c, &cfg, with_validation);
+    // one process: the same global batches (size x local batch rows, in the order the ranks
+    // visit them)
+    let (x, y) = data(ROWS, 1);
+    let (vx, vy) = data(VAL_ROWS, 2);
+    let order = Shard::of(c, ROWS).unwrap().global_order(LOCAL_BATCH);
+    let xs = gather(&x, LAYERS[0], &order);
+    let ys = gather(&y, LAYERS[2], &order);
+    let mut single = network();
+    let one = TrainConfig {
+        batch_size: LOCAL_BATCH * c.size(),
+        threads: 1,
+        ..cfg
+    };
+    let val = with_validation.then_some((&vx[..], &vy[..]));
+    let r = single.train(&one, &xs, &ys, val).unwrap();
+    let d = rel_diff(dist.weights(), single.weights());
+    assert!(d < 1e-5, "relative difference {d} to one process ({reg:?})");
+    if c.size() == 1 && !reg.is_active() {
+        // one rank, a batch of 4 (dividing by it is exact): the same operations
+        assert_eq!(dist.weights(), single.weights());
+    }
+    assert_ne!(
+        dist.weights(),
+        network().weights(),
+        "training changed nothing"
+    );
+    assert_eq!(report.report.epochs_run, r.epochs_run);
+    assert_eq!(report.report.best_epoch, r.best_epoch);
+    for (a, b) in report.report.history.iter().zip(&r.history) {
+        assert!((a.train_error - b.train_error).abs() <= 1e-5 * b.train_error);
+        if with_validation {
+            assert!((a.validation_error - b.validation_error).abs() <= 1e-5 * b.validation_error);
+        } else {
+            assert!(a.validation_error.is_nan());
+        }
+    }
+    say(
+        c,
+        &format!(
+            "equal to one process to {d:.1e} after 3 epochs ({:?})",
+            reg.kind
+        ),
+    );
+}
+
+fn bad_shape_is_the_same_error_everywhere(c: &dyn Collective) {
+    let (x, y) = data(ROWS, 1);
+    let shard = Shard::of(c, ROWS).unwrap();
+    let bad_rank = c.size() - 1;
+    let mut lx = shard.slice(&x, LAYERS[0]).unwrap();
+    if c.rank() == bad_rank {
+        lx = &lx[1..];
+    }
+    let local = LocalData {
+        x: lx,
+        y: shard.slice(&y, LAYERS[2]).unwrap(),
+        validation: None,
+    };
+    let mut net = network();
+    let before = net.weights().to_vec();
+    let cfg = DistributedConfig {
+        train: config(2, Regularization::none()),
+        checkpoint: None,
+    };
+    let e = distributed::train_distributed(&mut net, local, &cfg, c, distributed::sgd, |_, _| {
+        ControlFlow::Continue(())
+    })
+    .unwrap_err();
+    assert!(matches!(e, Error::ShapeMismatch(_)), "{e}");
+    assert!(
+        e.message().starts_with(&format!("rank {bad_rank}: ")),
+        "{e}"
+    );
+    assert!(c.all_equal(fingerprint_str(&e.to_string())), "{e}");
+    assert_eq!(net.weights(), &before[..]);
+    // a bad configuration on one rank only
+    let mut bad_cfg = config(2, Regularization::none());
+    if c.rank() == 0 {
+        bad_cfg.learning_rate = -1.0;
+    }
+    let local = LocalData {
+        x: shard.slice(&x, LAYERS[0]).unwrap(),
+        y: shard.slice(&y, LAYERS[2]).unwrap(),
+        validation: None,
+    };
+    let cfg = DistributedConfig {
+        train: bad_cfg,
+        checkpoint: None,
+    };
+    let e = distributed::train_distributed(&mut net, local, &cfg, c, distributed::sgd, |_, _| {
+        ControlFlow::Continue(())
+    })
+    .unwrap_err();
+    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    assert!(e.message().starts_with("rank 0: learning rate"), "{e}");
+    assert!(c.all_equal(fingerprint_str(&e.to_string())));
+    say(
+        c,
+        "bad data or configuration on one rank: the same error on every rank",
+    );
+}
+
+fn fingerprint_str(s: &str) -> u64 {
+    let v: Vec<f32> = s.bytes().map(f32::from).collect();
+    fingerprint(&v)
+}
+
+fn different_weights_are_refused(c: &dyn Collective) {
+    if c.size() == 1 {
+        return;
+    }
+    let (x, y) = data(ROWS, 1);
+    let shard = Shard::of(c, ROWS).unwrap();
+    let local = LocalData {
+        x: shard.slice(&x, LAYERS[0]).unwrap(),
+        y: shard.slice(&y, LAYERS[2]).unwrap(),
+        validation: None,
+    };
+    let mut net = Network::new(&LAYERS, Output::Tanh, 7 + c.rank() as u64, 0.5).unwrap();
+    let cfg = DistributedConfig {
+        train: config(1, Regularization::none()),
+        checkpoint: None,
+    };
+    let e = distributed::train_distributed(&mut net, local, &cfg, c, distributed::sgd, |_, _| {
+        ControlFlow::Continue(())
+    })
+    .unwrap_err();
+    assert!(e.message().contains("different networks"), "{e}");
+    say(c, "ranks with different weights: an error on every rank");
+}
+
+fn one_rank_stopping_stops_all(c: &dyn Collective) {
+    let (x, y) = data(ROWS, 1);
+    let shard = Shard::of(c, ROWS).unwrap();
+    let local = LocalData {
+        x: shard.slice(&x, LAYERS[0]).unwrap(),
+        y: shard.slice(&y, LAYERS[2]).unwrap(),
+        validation: None,
+    };
+    let mut net = network();
+    let cfg = DistributedConfig {
+        train: config(5, Regularization::none()),
+        checkpoint: None,
+    };
+    let last = c.size() - 1;
+    let r =
+        distributed::train_distributed(&mut net, local, &cfg, c, distributed::sgd, |info, _| {
+            if c.rank() == last && info.epoch == 2 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .unwrap();
+    assert_eq!(r.report.epochs_run, 2);
+    assert!(r.report.stopped_by_callback);
+    say(c, "a callback stopping on one rank stops every rank");
+}
+
+fn checkpoint_is_written_by_rank_0(c: &dyn Collective) {
+    let (x, y) = data(ROWS, 1);
+    let (vx, vy) = data(VAL_ROWS, 2);
+    let shard = Shard::of(c, ROWS).unwrap();
+    let vshard = Shard::of(c, VAL_ROWS).unwrap();
+    let local = LocalData {
+        x: shard.slice(&x, LAYERS[0]).unwrap(),
+        y: shard.slice(&y, LAYERS[2]).unwrap(),
+        validation: Some((
+            vshard.slice(&vx, LAYERS[0]).unwrap(),
+            vshard.slice(&vy, LAYERS[2]).unwrap(),
+        )),
+    };
+    let path = std::env::temp_dir().join(format!(
+        "nnet-checkpoint-{}-{}.nnet",
+        c.size(),
+        std::process::id()
+    ));
+    // every rank must use rank 0's path: only rank 0 writes
+    let mut net = network();
+    let cfg = DistributedConfig {
+        train: config(4, Regularization::none()),
+        checkpoint: Some(&path),
+    };
+    distributed::train_distributed(&mut net, local, &cfg, c, distributed::sgd, |_, _| {
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    if c.rank() == 0 {
+        let saved = Network::load(&path).unwrap();
+        assert_eq!(
+            saved.weights(),
+            net.weights(),
+            "the checkpoint is the kept epoch"
+        );
+        std::fs::remove_file(&path).unwrap();
+    }
+    // a checkpoint rank 0 cannot write is an error on every rank
+    let bad = std::path::Path::new("/nonexistent-dir/nnet.nnet");
+    let cfg = DistributedConfig {
+        train: config(2, Regularization::none()),
+        checkpoint: Some(bad),
+    };
+    let mut net = network();
+    let e = distributed::train_distributed(&mut net, local, &cfg, c, distributed::sgd, |_, _| {
+        ControlFlow::Continue(())
+    })
+    .unwrap_err();
+    assert!(matches!(e, Error::Io(_)), "{e}");
+    assert!(e.message().starts_with("rank 0: "), "{e}");
+    say(
+        c,
+        "rank 0 writes the checkpoint; its failure is an error on every rank",
+    );
+}
