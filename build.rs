@@ -1,26 +1,17 @@
-//! Generates include/nnet.h from src/capi (and nothing else) with cbindgen (settings in cbindgen.toml). The header
-//! is committed; CI checks that a build leaves it unchanged.
+//! Gives the shared library its soname, `libnnet.so.<major>`, so that programs linked against
+//! an installed copy (tools/install.sh) record the major version rather than the bare name.
+//! The C header is not made here: `cargo run -p nnet-gen-header` writes include/nnet.h.
 
 use std::env;
-use std::path::PathBuf;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-changed=cbindgen.toml");
-    println!("cargo:rerun-if-changed=src/capi");
-    let crate_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
-    let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
-        .expect("cbindgen.toml is readable and valid");
-    match cbindgen::Builder::new()
-        // only the C ABI module (and its submodules): nothing else of the crate leaks into C
-        .with_src(crate_dir.join("src/capi/mod.rs"))
-        .with_config(config)
-        .generate()
-    {
-        // write_to_file rewrites the header only when its contents change
-        Ok(bindings) => {
-            bindings.write_to_file(crate_dir.join("include/nnet.h"));
-        }
-        Err(e) => panic!("cbindgen could not generate include/nnet.h: {e}"),
+    let os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    if matches!(
+        os.as_str(),
+        "linux" | "android" | "freebsd" | "netbsd" | "openbsd"
+    ) {
+        let major = env::var("CARGO_PKG_VERSION_MAJOR").expect("set by cargo");
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libnnet.so.{major}");
     }
 }

@@ -117,6 +117,24 @@ enum Link {
     Shared,
 }
 
+/// A folder laid out as an installed library: `libnnet.so` and the soname `libnnet.so.<major>`
+/// (which build.rs gives the shared library, and which the loader looks for), both linking to
+/// the build's `libnnet.so`.
+fn shared_lib_dir(s: &Setup) -> PathBuf {
+    let dir = s.out_dir.join("lib");
+    std::fs::create_dir_all(&dir).unwrap();
+    let major = env!("CARGO_PKG_VERSION_MAJOR");
+    for name in ["libnnet.so".to_string(), format!("libnnet.so.{major}")] {
+        let (link, target) = (dir.join(name), s.lib_dir.join("libnnet.so"));
+        if std::fs::read_link(&link).ok().as_ref() != Some(&target) {
+            let _ = std::fs::remove_file(&link);
+            // another test may make the same link meanwhile: either one will do
+            let _ = std::os::unix::fs::symlink(&target, &link);
+        }
+    }
+    dir
+}
+
 /// Compiles `c_examples/<source>` into `<out>/<test>/<link>/<name>` and returns the binary.
 fn compile(s: &Setup, test: &str, source: &str, link: Link) -> PathBuf {
     let src = Path::new(ROOT).join("c_examples").join(source);
@@ -145,9 +163,10 @@ fn compile(s: &Setup, test: &str, source: &str, link: Link) -> PathBuf {
             cmd.arg(s.lib_dir.join("libnnet.a")).args(STATIC_LIBS);
         }
         Link::Shared => {
-            cmd.arg(format!("-L{}", s.lib_dir.display()))
+            let lib = shared_lib_dir(s);
+            cmd.arg(format!("-L{}", lib.display()))
                 .arg("-lnnet")
-                .arg(format!("-Wl,-rpath,{}", s.lib_dir.display()))
+                .arg(format!("-Wl,-rpath,{}", lib.display()))
                 .arg("-lm");
         }
     }
