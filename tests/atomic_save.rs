@@ -7,10 +7,13 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use nnet::{Network, Output};
+
+mod child_process;
+use child_process::self_command;
 
 const CHILD_ENV: &str = "NNET_ATOMIC_SAVE_CHILD";
 const KILLS: usize = 24;
@@ -63,11 +66,10 @@ fn a_killed_save_leaves_a_whole_model() {
     assert_ne!(bytes_a, bytes_b);
     a.save(&path).unwrap();
 
-    let exe = std::env::current_exe().unwrap();
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
     let mut mid_save = 0;
     for kill in 0..KILLS {
-        let mut child = Command::new(&exe)
+        let mut child = self_command()
             .args([
                 "--exact",
                 "save_loop_child",

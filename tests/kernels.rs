@@ -12,8 +12,10 @@
 
 #![allow(clippy::needless_range_loop)] // index arithmetic mirrors the formulas
 
+mod child_process;
 mod kernel_common;
 
+use child_process::self_command;
 use kernel_common::{Gen, data_path, read_csv};
 use nnet::kernels::{Isa, Kernels};
 use nnet::{Network, Order, Output, Regularization, TrainConfig};
@@ -463,29 +465,6 @@ fn selected_isa_follows_nnet_isa() {
     assert_eq!(Kernels::default().isa(), sel);
     let net = Network::new(&[3, 5, 1], Output::Linear, 1, 0.1).unwrap();
     assert_eq!(net.kernels().isa(), sel);
-}
-
-/// The command that runs this test binary: directly, or through the cargo runner (e.g.
-/// `qemu-aarch64 -L ...`) when the binary cannot be executed by itself.
-fn self_command() -> std::process::Command {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let direct = std::process::Command::new(&exe)
-        .arg("--list")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if direct {
-        return std::process::Command::new(exe);
-    }
-    let triple = format!(
-        "CARGO_TARGET_{}_UNKNOWN_LINUX_GNU_RUNNER",
-        std::env::consts::ARCH.to_uppercase()
-    );
-    let runner = std::env::var(&triple)
-        .unwrap_or_else(|_| panic!("cannot execute {} and {triple} is not set", exe.display()));
-    let mut parts = runner.split_whitespace();
-    let mut cmd = std::process::Command::new(parts.next().expect("a runner program"));
-    cmd.args(parts).arg(exe);
-    cmd
 }
 
 #[test]
