@@ -7,7 +7,9 @@ use nnet::{Network, Optimizer, Order, Output, Regularization, Schedule, TrainCon
 const LAYERS: [usize; 3] = [2, 3, 1];
 
 fn data() -> (Vec<f32>, Vec<f32>) {
-    let x: Vec<f32> = (0..16).map(|i| ((i * 7 % 11) as f32 / 11.0) - 0.45).collect();
+    let x: Vec<f32> = (0..16)
+        .map(|i| ((i * 7 % 11) as f32 / 11.0) - 0.45)
+        .collect();
     let y: Vec<f32> = x
         .chunks(2)
         .map(|r| (r[0] * 1.5 - r[1]).sin() * 0.8)
@@ -60,7 +62,9 @@ impl Reference {
                 if l >= 2 {
                     delta = (1..r)
                         .map(|i| {
-                            let s: f64 = (0..c).map(|j| self.w[offs[l - 1] + i * c + j] * delta[j]).sum();
+                            let s: f64 = (0..c)
+                                .map(|j| self.w[offs[l - 1] + i * c + j] * delta[j])
+                                .sum();
                             s * (1.0 - xin[i] * xin[i])
                         })
                         .collect();
@@ -108,7 +112,10 @@ impl RefOpt {
                     self.a[i] = mu as f64 * self.a[i] + gi;
                     w[i] -= eta * (gi + mu as f64 * self.a[i]);
                 }
-                Optimizer::Adam { beta1, beta2, eps } | Optimizer::AdamW { beta1, beta2, eps, .. } => {
+                Optimizer::Adam { beta1, beta2, eps }
+                | Optimizer::AdamW {
+                    beta1, beta2, eps, ..
+                } => {
                     if let Optimizer::AdamW { weight_decay, .. } = self.o {
                         w[i] -= eta * weight_decay as f64 * w[i];
                     }
@@ -267,7 +274,9 @@ fn thread_counts_give_the_same_weights_for_every_optimizer() {
     // big enough that steps and evaluations are spread over the workers
     let net0 = Network::new(&[8, 64, 32, 1], Output::Linear, 3, 0.3).unwrap();
     let rows = 400;
-    let x: Vec<f32> = (0..rows * 8).map(|i| ((i * 37 % 101) as f32 / 101.0) - 0.5).collect();
+    let x: Vec<f32> = (0..rows * 8)
+        .map(|i| ((i * 37 % 101) as f32 / 101.0) - 0.5)
+        .collect();
     let y: Vec<f32> = x.chunks(8).map(|r| r.iter().sum::<f32>().tanh()).collect();
     for o in optimizers() {
         let batch = if o.is_full_batch() { rows } else { 50 };
@@ -339,7 +348,10 @@ fn restart_runs_equal_fresh_runs_from_their_initialization() {
         let mut seen = vec![];
         let mut net = fresh();
         net.train_with_callback(
-            &TrainConfig { restarts: 1, ..base },
+            &TrainConfig {
+                restarts: 1,
+                ..base
+            },
             &x,
             &y,
             None,

@@ -23,10 +23,12 @@ pub fn set_optimizer(cfg: &mut TrainConfig, name: &str) -> Result<()> {
         "adam" => Optimizer::adam(),
         "adamw" => Optimizer::adamw(),
         "rprop" => Optimizer::rprop(),
-        n => return Err(Error::InvalidArgument(format!(
-            "unknown optimizer '{n}': choose one of {}",
-            OPTIMIZERS.join(", ")
-        ))),
+        n => {
+            return Err(Error::InvalidArgument(format!(
+                "unknown optimizer '{n}': choose one of {}",
+                OPTIMIZERS.join(", ")
+            )));
+        }
     };
     Ok(())
 }

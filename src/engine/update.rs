@@ -176,7 +176,15 @@ mod tests {
         let x = [1.0, 2.0];
         let d = [2.0, 4.0];
         let none = Regularization::none();
-        Sgd.apply(0, &mut w, 2, Gradient::Outer { x: &x, delta: &d }, 0.5, &none, &k);
+        Sgd.apply(
+            0,
+            &mut w,
+            2,
+            Gradient::Outer { x: &x, delta: &d },
+            0.5,
+            &none,
+            &k,
+        );
         assert_eq!(w, [-1.0, -2.0, -2.0, -4.0]);
     }
 }
