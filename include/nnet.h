@@ -1,6 +1,11 @@
 /*
  * nnet: fully connected tanh neural networks trained on the CPU, C API.
  *
+ * Version 0.2.0 (nnet_version()). Since 0.1.0, NnetTrainConfig ends with an optimizer
+ *   (NnetOptimizerConfig) and a schedule (NnetScheduleConfig), which changes its size: code
+ *   built against 0.1.0 must be recompiled and fill the config with
+ *   nnet_train_config_default().
+ *
  * Status codes
  *   Every function that can fail returns an NnetStatus: NNET_OK (0) or one of the distinct
  *   NNET_ERR_* codes below. After a failure, nnet_last_error() returns a message for the
@@ -264,84 +269,6 @@ typedef struct NnetEpochInfo {
 typedef int32_t (*NnetEpochCallback)(const struct NnetEpochInfo *info, void *user);
 
 /**
- * Training settings; start from `nnet_train_config_default()` and change what you need.
- */
-typedef struct NnetTrainConfig {
-    /**
-     * eta, finite and > 0. Default 0.01.
-     */
-    float learning_rate;
-    /**
-     * The maximum number of epochs, >= 1. Default 100.
-     */
-    uint32_t epochs;
-    /**
-     * Samples per update, >= 1; 1 is per-sample SGD. Default 1.
-     */
-    uint32_t batch_size;
-    /**
-     * `NNET_ORDER_*`. Default `NNET_ORDER_SHUFFLE`.
-     */
-    uint32_t order;
-    /**
-     * The regularizer. Default none (w0 = 1, include_bias = 1).
-     */
-    struct NnetRegularization regularization;
-    /**
-     * Early stopping: stop after this many epochs without a better validation error;
-     * 0 = off. Default 0.
-     */
-    uint32_t patience;
-    /**
-     * Extra random restarts; 0 = train the given weights only. Default 0.
-     */
-    uint32_t restarts;
-    /**
-     * Seeds the sample order and the restarts' initialization. Default 0.
-     */
-    uint64_t seed;
-    /**
-     * The initialization range r of restarts, finite and >= 0. Default 0.1.
-     */
-    float init_range;
-    /**
-     * Worker threads; 0 = all cores; more than the available parallelism is clamped to it.
-     * Results do not depend on it. Default 0.
-     */
-    uint32_t threads;
-    /**
-     * Called after every epoch; may be NULL. Non-zero stops training.
-     */
-    NnetEpochCallback on_epoch;
-    /**
-     * Passed to `on_epoch` unchanged.
-     */
-    void *user;
-} NnetTrainConfig;
-
-/**
- * The outcome of `nnet_train`.
- */
-typedef struct NnetTrainReport {
-    /**
-     * Epochs run (of the run that was kept, when restarting).
-     */
-    uint32_t epochs_run;
-    /**
-     * The epoch whose weights the network ends with.
-     */
-    uint32_t best_epoch;
-    /**
-     * `E_in` of the weights the network ends with.
-     */
-    double train_error;
-    /**
-     * `E_val` of those weights; NaN without a validation set.
-     */
-    double validation_error;
-} NnetTrainReport;
-
-/**
  * An optimizer and its parameters; start from `nnet_optimizer_config_default()`. Only the
  * fields of the chosen kind are read, and those are validated (out of range or non-finite is
  * an error).
@@ -426,6 +353,94 @@ typedef struct NnetScheduleConfig {
 } NnetScheduleConfig;
 
 /**
+ * Training settings; start from `nnet_train_config_default()` and change what you need.
+ */
+typedef struct NnetTrainConfig {
+    /**
+     * eta, finite and > 0. Default 0.01.
+     */
+    float learning_rate;
+    /**
+     * The maximum number of epochs, >= 1. Default 100.
+     */
+    uint32_t epochs;
+    /**
+     * Samples per update, >= 1; 1 is per-sample SGD. Default 1.
+     */
+    uint32_t batch_size;
+    /**
+     * `NNET_ORDER_*`. Default `NNET_ORDER_SHUFFLE`.
+     */
+    uint32_t order;
+    /**
+     * The regularizer. Default none (w0 = 1, include_bias = 1).
+     */
+    struct NnetRegularization regularization;
+    /**
+     * Early stopping: stop after this many epochs without a better validation error;
+     * 0 = off. Default 0.
+     */
+    uint32_t patience;
+    /**
+     * Extra random restarts; 0 = train the given weights only. Default 0.
+     */
+    uint32_t restarts;
+    /**
+     * Seeds the sample order and the restarts' initialization. Default 0.
+     */
+    uint64_t seed;
+    /**
+     * The initialization range r of restarts, finite and >= 0. Default 0.1.
+     */
+    float init_range;
+    /**
+     * Worker threads; 0 = all cores; more than the available parallelism is clamped to it.
+     * Results do not depend on it. Default 0.
+     */
+    uint32_t threads;
+    /**
+     * Called after every epoch; may be NULL. Non-zero stops training.
+     */
+    NnetEpochCallback on_epoch;
+    /**
+     * Passed to `on_epoch` unchanged.
+     */
+    void *user;
+    /**
+     * The optimizer (SPEC section 6). Default sgd. Its `learning_rate` field is not read:
+     * the rate of training is this struct's `learning_rate`. `NNET_OPT_RPROP` needs
+     * `batch_size` >= the number of training rows.
+     */
+    struct NnetOptimizerConfig optimizer;
+    /**
+     * The learning-rate schedule over the epochs. Default constant.
+     */
+    struct NnetScheduleConfig schedule;
+} NnetTrainConfig;
+
+/**
+ * The outcome of `nnet_train`.
+ */
+typedef struct NnetTrainReport {
+    /**
+     * Epochs run (of the run that was kept, when restarting).
+     */
+    uint32_t epochs_run;
+    /**
+     * The epoch whose weights the network ends with.
+     */
+    uint32_t best_epoch;
+    /**
+     * `E_in` of the weights the network ends with.
+     */
+    double train_error;
+    /**
+     * `E_val` of those weights; NaN without a validation set.
+     */
+    double validation_error;
+} NnetTrainReport;
+
+/**
  * Success.
  */
 #define NNET_OK 0
@@ -492,7 +507,7 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * The library version, e.g. "0.1.0": a static NUL-terminated string.
+ * The library version, e.g. "0.2.0": a static NUL-terminated string.
  */
 const char *nnet_version(void);
 

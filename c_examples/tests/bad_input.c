@@ -474,6 +474,47 @@ int main(void) {
             c = good, c.init_range = bad_range[i];
             EXPECT(INV, nnet_train(net, &c, x, y, 4, 2, 1, NULL, NULL, 0, &rep), T_KEPT);
         }
+        /* optimizer and schedule values, every one checked before anything changes */
+        c = good, c.optimizer.kind = 6;
+        EXPECT(INV, nnet_train(net, &c, x, y, 4, 2, 1, NULL, NULL, 0, &rep), T_KEPT);
+        c = good, c.optimizer.kind = UINT32_MAX;
+        EXPECT(INV, nnet_train(net, &c, x, y, 4, 2, 1, NULL, NULL, 0, &rep), T_KEPT);
+        const float bad_mu[4] = {1.0f, -0.1f, NaN, INF};
+        for (int i = 0; i < 4; i++) {
+            c = good, c.optimizer.kind = NNET_OPT_MOMENTUM, c.optimizer.momentum = bad_mu[i];
+            EXPECT(INV, nnet_train(net, &c, x, y, 4, 2, 1, NULL, NULL, 0, &rep), T_KEPT);
+            c = good, c.optimizer.kind = NNET_OPT_NESTEROV, c.optimizer.momentum = bad_mu[i];
+            EXPECT(INV, nnet_train(net, &c, x, y, 4, 2, 1, NULL, NULL, 0, &rep), T_KEPT);
+            c = good, c.optimizer.kind = NNET_OPT_ADAM, c.optimizer.beta1 = bad_mu[i];
+            EXPECT(INV, nnet_train(net, &c, x, y, 4, 2, 1, NULL, NULL, 0, &rep), T_KEPT);
+            c = good, c.optimizer.kind = NNET_OPT_ADAMW, c.optimizer.beta2 = bad_mu[i];
+            EXPECT(INV, nnet_train(net, &c, x, y, 4, 2, 1, NULL, NULL, 0, &rep), T_KEPT);
+        }
+        c = good, c.optimizer.kind = NNET_OPT_ADAM, c.optimizer.eps = 0.0f;
+        EXPECT(INV, nnet_train(net, &c, x, y, 4, 2, 1, NULL, NULL, 0, &rep), T_KEPT);
+        c = good, c.optimizer.kind = NNET_OPT_ADAMW, c.optimizer.weight_decay = -0.1f;
+        EXPECT(INV, nnet_train(net, &c, x, y, 4, 2, 1, NULL, NULL, 0, &rep), T_KEPT);
+        c = good, c.optimizer.kind = NNET_OPT_RPROP, c.batch_size = 4, c.optimizer.rprop_increase = 1.0f;
+        EXPECT(INV, nnet_train(net, &c, x, y, 4, 2, 1, NULL, NULL, 0, &rep), T_KEPT);
+        c = good, c.optimizer.kind = NNET_OPT_RPROP, c.batch_size = 4, c.optimizer.rprop_decrease = 1.0f;
+        EXPECT(INV, nnet_train(net, &c, x, y, 4, 2, 1, NULL, NULL, 0, &rep), T_KEPT);
+        c = good, c.optimizer.kind = NNET_OPT_RPROP, c.batch_size = 4, c.optimizer.rprop_delta0 = 0.0f;
+        EXPECT(INV, nnet_train(net, &c, x, y, 4, 2, 1, NULL, NULL, 0, &rep), T_KEPT);
+        c = good, c.optimizer.kind = NNET_OPT_RPROP, c.batch_size = 4, c.optimizer.rprop_delta_max = 0.01f;
+        EXPECT(INV, nnet_train(net, &c, x, y, 4, 2, 1, NULL, NULL, 0, &rep), T_KEPT);
+        /* iRPROP- is full-batch: a batch below the 4 rows is an error */
+        c = good, c.optimizer.kind = NNET_OPT_RPROP, c.batch_size = 2;
+        EXPECT(INV, nnet_train(net, &c, x, y, 4, 2, 1, NULL, NULL, 0, &rep), T_KEPT);
+        c = good, c.schedule.kind = 5;
+        EXPECT(INV, nnet_train(net, &c, x, y, 4, 2, 1, NULL, NULL, 0, &rep), T_KEPT);
+        c = good, c.schedule.kind = NNET_SCHEDULE_STEP, c.schedule.step_epochs = 0;
+        EXPECT(INV, nnet_train(net, &c, x, y, 4, 2, 1, NULL, NULL, 0, &rep), T_KEPT);
+        c = good, c.schedule.kind = NNET_SCHEDULE_EXPONENTIAL, c.schedule.gamma = 1.5f;
+        EXPECT(INV, nnet_train(net, &c, x, y, 4, 2, 1, NULL, NULL, 0, &rep), T_KEPT);
+        c = good, c.schedule.kind = NNET_SCHEDULE_INVERSE_TIME, c.schedule.decay = -1.0f;
+        EXPECT(INV, nnet_train(net, &c, x, y, 4, 2, 1, NULL, NULL, 0, &rep), T_KEPT);
+        c = good, c.schedule.kind = NNET_SCHEDULE_COSINE, c.schedule.eta_min = 2.0f * c.learning_rate;
+        EXPECT(INV, nnet_train(net, &c, x, y, 4, 2, 1, NULL, NULL, 0, &rep), T_KEPT);
 
         /* divergence: a non-OK status, finite weights, the report not written */
         NnetNetwork *lin = NULL;

@@ -108,7 +108,8 @@ pub struct TrainArgs {
     /// The output layer's transform.
     #[arg(long, value_enum, default_value = "auto")]
     pub output: OutputKind,
-    /// The optimizer.
+    /// The optimizer: sgd, momentum, nesterov, adam, adamw or rprop (iRPROP-, full batch:
+    /// use a --batch of at least the training rows).
     #[arg(long, default_value = "sgd")]
     pub optimizer: String,
     /// The learning rate.

@@ -4,6 +4,10 @@ use std::ffi::c_void;
 use std::ops::ControlFlow;
 
 use super::network::{NnetNetwork, batch, fallible_clone};
+use super::optimizer::{
+    NnetOptimizerConfig, NnetScheduleConfig, nnet_optimizer_config_default,
+    nnet_schedule_config_default,
+};
 use super::regularization::{NNET_REG_NONE, NnetRegularization};
 use super::{
     CResult, Fail, NNET_ERR_STOPPED, NnetStatus, check_ptr, guard, guard_value, net_mut, net_ref,
@@ -69,6 +73,12 @@ pub struct NnetTrainConfig {
     pub on_epoch: NnetEpochCallback,
     /// Passed to `on_epoch` unchanged.
     pub user: *mut c_void,
+    /// The optimizer (SPEC section 6). Default sgd. Its `learning_rate` field is not read:
+    /// the rate of training is this struct's `learning_rate`. `NNET_OPT_RPROP` needs
+    /// `batch_size` >= the number of training rows.
+    pub optimizer: NnetOptimizerConfig,
+    /// The learning-rate schedule over the epochs. Default constant.
+    pub schedule: NnetScheduleConfig,
 }
 
 /// The outcome of `nnet_train`.
@@ -100,6 +110,12 @@ impl NnetTrainConfig {
             init_range: self.init_range,
             threads: usize::try_from(self.threads)
                 .map_err(|_| Fail::invalid(format!("threads {} too large", self.threads)))?,
+            optimizer: NnetOptimizerConfig {
+                learning_rate: self.learning_rate,
+                ..self.optimizer
+            }
+            .convert()?,
+            schedule: self.schedule.convert(self.learning_rate)?,
         };
         cfg.validate()?;
         Ok(cfg)
@@ -123,6 +139,11 @@ pub extern "C" fn nnet_train_config_default() -> NnetTrainConfig {
         threads: u32::try_from(d.threads).unwrap_or(0),
         on_epoch: None,
         user: std::ptr::null_mut(),
+        optimizer: NnetOptimizerConfig {
+            learning_rate: d.learning_rate,
+            ..nnet_optimizer_config_default()
+        },
+        schedule: nnet_schedule_config_default(),
     }
 }
 

@@ -463,6 +463,10 @@ impl Step for Gemm {
         self.batch
     }
 
+    fn set_rate(&mut self, eta: f32) {
+        self.eta = eta;
+    }
+
     fn step(&mut self, net: &mut Network, sets: &Sets, rows: &[usize]) -> f64 {
         let threads = rayon::current_num_threads();
         self.trainer.load(net);

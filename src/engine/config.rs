@@ -1,6 +1,7 @@
 //! The settings of a training call and what it reports.
 
 use crate::error::{Error, Result};
+use crate::optim::{Optimizer, Schedule};
 use crate::regularization::Regularization;
 
 /// The order in which an epoch visits the training rows.
@@ -54,6 +55,11 @@ pub struct TrainConfig {
     /// machine's available parallelism is clamped to it (results do not depend on the thread
     /// count, so the clamp changes only speed). Default 0.
     pub threads: usize,
+    /// The update rule (SPEC section 6). Default [`Optimizer::Sgd`]. iRPROP- needs a batch
+    /// size of at least the number of training rows.
+    pub optimizer: Optimizer,
+    /// The learning rate of each epoch from `learning_rate`. Default [`Schedule::Constant`].
+    pub schedule: Schedule,
 }
 
 impl Default for TrainConfig {
@@ -69,13 +75,16 @@ impl Default for TrainConfig {
             seed: 0,
             init_range: 0.1,
             threads: 0,
+            optimizer: Optimizer::Sgd,
+            schedule: Schedule::Constant,
         }
     }
 }
 
 impl TrainConfig {
     /// Errors on a learning rate that is not finite and > 0, zero epochs or batch size, a bad
-    /// regularizer, or a negative or non-finite init range.
+    /// regularizer, a negative or non-finite init range, or a bad optimizer or schedule
+    /// parameter ([`Optimizer::validate`], [`Schedule::validate`]).
     pub fn validate(&self) -> Result<()> {
         if !self.learning_rate.is_finite() || self.learning_rate <= 0.0 {
             return Err(Error::InvalidArgument(format!(
@@ -97,6 +106,8 @@ impl TrainConfig {
                 self.init_range
             )));
         }
+        self.optimizer.validate()?;
+        self.schedule.validate(self.learning_rate)?;
         self.regularization.validate()
     }
 }

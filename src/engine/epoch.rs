@@ -10,9 +10,10 @@ use super::config::{EpochInfo, Order, TrainConfig, TrainReport};
 use super::evaluate::Evaluator;
 use super::plan::{TrainPath, build_pool};
 use super::step::{Accumulated, FusedSgd, PerSample, Sets, Step};
-use super::update::Sgd;
+use super::update::{Sgd, Stateful};
 use crate::error::{Error, Result, try_zeroed};
 use crate::network::{Network, fill_uniform};
+use crate::optim::{Optimizer, OptimizerState};
 use crate::rng::SeededRng;
 
 /// The seed of restart `run`'s initialization.
@@ -20,7 +21,8 @@ fn restart_seed(seed: u64, run: u32) -> u64 {
     seed ^ (0xA076_1D64_78BD_642F_u64.wrapping_mul(run as u64 + 1))
 }
 
-/// The step of the plan's path, with plain SGD as the update.
+/// The step of the plan's path, with the configured optimizer as the update (its state
+/// allocated here, once per training call).
 fn make_step(
     net: &Network,
     cfg: &TrainConfig,
@@ -29,6 +31,13 @@ fn make_step(
     threads: usize,
 ) -> Result<Box<dyn Step + Send>> {
     let (eta, reg) = (cfg.learning_rate, cfg.regularization);
+    if cfg.optimizer != Optimizer::Sgd {
+        let update = Stateful::new(OptimizerState::for_network(cfg.optimizer, net)?)?;
+        return Ok(match path {
+            TrainPath::PerSample => Box::new(PerSample::new(net, eta, reg, update)?),
+            _ => Box::new(Accumulated::new(net, batch, eta, reg, update)?),
+        });
+    }
     Ok(match path {
         TrainPath::FusedSgd => Box::new(FusedSgd::new(net, eta)?),
         TrainPath::PerSample => Box::new(PerSample::new(net, eta, reg, Sgd)?),
@@ -87,8 +96,11 @@ impl Trainer {
         let mut best_epoch = 0u32;
         let mut since_best = 0u32;
         let mut stopped = false;
+        self.step.reset();
         for epoch in 1..=cfg.epochs {
             self.snapshot.copy_from_slice(net.weights());
+            let rate = cfg.schedule.rate(eta, epoch - 1, cfg.epochs);
+            self.step.set_rate(rate);
             match cfg.order {
                 Order::Sequential => {}
                 Order::Shuffle => rng.shuffle(&mut self.order),
@@ -177,6 +189,7 @@ pub(crate) fn train(
     on_epoch: &mut dyn FnMut(&EpochInfo) -> ControlFlow<()>,
 ) -> Result<TrainReport> {
     let rows = sets.x.len() / net.num_inputs();
+    cfg.optimizer.check_batch(cfg.batch_size, rows)?;
     let mut trainer = Trainer::new(net, cfg, rows)?;
     // the weights of the best run so far, needed only when there is more than one run
     let kept_len = if cfg.restarts > 0 {

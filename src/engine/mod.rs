@@ -7,7 +7,7 @@
 //! - `epoch`: the epoch loop over a [`step::Step`] (order, evaluation, divergence, early
 //!   stopping, callback, restarts, report);
 //! - `step`: the per-sample and accumulated steps; `batched`: the matrix-product step;
-//! - `update`: how a gradient changes the weights (plain SGD; the seam for optimizers);
+//! - `update`: how a gradient changes the weights (plain SGD, or an optimizer's state step);
 //! - `evaluate`: batched `E_in`, prediction and the gradient of `E_aug`.
 //!
 //! The per-sample math of every path (output delta, hidden delta) is `kernels::delta`; the

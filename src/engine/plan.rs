@@ -8,6 +8,7 @@ use rayon::ThreadPool;
 use super::config::TrainConfig;
 use crate::error::{Error, Result};
 use crate::network::Network;
+use crate::optim::Optimizer;
 
 /// How the steps of a training call are computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,12 +17,12 @@ pub enum TrainPath {
     /// fused pass (backward products fused with the updates, the first layer's update with
     /// the next sample's forward product; small networks held in registers).
     FusedSgd,
-    /// Per-sample SGD with a regularizer: layer by layer, the backward product, the
+    /// Per-sample steps with a regularizer or an optimizer other than SGD: layer by layer, the backward product, the
     /// regularizer's step and the update.
     PerSample,
     /// Mini-batches as a sum of per-sample gradients (rank-1 updates), then one update.
     Accumulated,
-    /// Mini-batches as matrix products over chunks of rows, on the worker pool.
+    /// Mini-batches of plain SGD as matrix products over chunks of rows, on the worker pool.
     Gemm,
 }
 
@@ -160,6 +161,10 @@ impl Network {
     ///   `GEMM_MIN_BATCH`;
     /// - a step or an evaluation of `rows * D >= 200 000` row-weight products is spread over
     ///   the workers (below, a fork-join costs more than the work);
+    /// - an optimizer other than SGD (SPEC section 6) takes the per-sample step at batch
+    ///   size 1 and the accumulated step for larger batches: both consume the optimizer's
+    ///   gradient through one state step (the fused pass and the matrix products apply plain
+    ///   SGD inside their kernels);
     /// - `threads` 0 is one worker per core; more than the available parallelism is clamped
     ///   to it.
     ///
@@ -175,13 +180,14 @@ impl Network {
     /// ```
     pub fn train_plan(&self, cfg: &TrainConfig, rows: usize) -> TrainPlan {
         let batch = cfg.batch_size.min(rows).max(1);
+        let sgd = cfg.optimizer == Optimizer::Sgd;
         let path = if cfg.batch_size == 1 {
-            if cfg.regularization.is_active() {
+            if cfg.regularization.is_active() || !sgd {
                 TrainPath::PerSample
             } else {
                 TrainPath::FusedSgd
             }
-        } else if use_gemm(self, batch) {
+        } else if sgd && use_gemm(self, batch) {
             TrainPath::Gemm
         } else {
             TrainPath::Accumulated

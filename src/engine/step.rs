@@ -53,6 +53,12 @@ pub(crate) trait Step {
     /// Rows per step.
     fn batch(&self) -> usize;
 
+    /// Sets the learning rate of the following steps (the schedule's rate of an epoch).
+    fn set_rate(&mut self, eta: f32);
+
+    /// Back to the start of a run (an optimizer's state to zero).
+    fn reset(&mut self) {}
+
     /// One step over the rows `rows` of `sets`; returns the summed sample errors (each
     /// measured before the step).
     fn step(&mut self, net: &mut Network, sets: &Sets, rows: &[usize]) -> f64;
@@ -123,6 +129,10 @@ impl Step for FusedSgd {
         1
     }
 
+    fn set_rate(&mut self, eta: f32) {
+        self.eta = eta;
+    }
+
     fn step(&mut self, net: &mut Network, sets: &Sets, rows: &[usize]) -> f64 {
         self.pass(net, sets, rows).unwrap_or(f64::NAN)
     }
@@ -159,6 +169,14 @@ impl<U: Update> Step for PerSample<U> {
         1
     }
 
+    fn set_rate(&mut self, eta: f32) {
+        self.eta = eta;
+    }
+
+    fn reset(&mut self) {
+        self.update.reset();
+    }
+
     fn step(&mut self, net: &mut Network, sets: &Sets, rows: &[usize]) -> f64 {
         let (eta, reg) = (self.eta, self.reg);
         let mut sum = 0.0;
@@ -175,18 +193,16 @@ impl<U: Update> Step for PerSample<U> {
                 if l >= 2 {
                     k.matvec_t_unchecked(w, rows, cols, &bp.deltas[l - 1], &mut bp.z);
                 }
-                if reg.is_active() {
-                    reg.step(&mut w[reg.layer_start(0, cols)..], eta * reg.lambda);
-                }
                 let grad = Gradient::Outer {
                     x: &bp.fwd.acts[l - 1],
                     delta: &bp.deltas[l - 1],
                 };
-                self.update.apply(off[l - 1], w, grad, eta, &k);
+                self.update.apply(off[l - 1], w, cols, grad, eta, &reg, &k);
                 if l >= 2 {
                     bp.hidden_delta_from_z(l);
                 }
             }
+            self.update.finish();
         }
         sum
     }
@@ -229,6 +245,14 @@ impl<U: Update> Step for Accumulated<U> {
         self.batch
     }
 
+    fn set_rate(&mut self, eta: f32) {
+        self.eta = eta;
+    }
+
+    fn reset(&mut self) {
+        self.update.reset();
+    }
+
     fn step(&mut self, net: &mut Network, sets: &Sets, rows: &[usize]) -> f64 {
         let (eta, reg) = (self.eta, self.reg);
         self.grad.fill(0.0);
@@ -242,17 +266,16 @@ impl<U: Update> Step for Accumulated<U> {
         let k = net.kernels();
         let (layers, off) = (&self.shape.layers, &self.shape.offsets);
         let w_all = net.weights_mut();
-        if reg.is_active() {
-            for l in 1..layers.len() {
-                let start = reg.layer_start(off[l - 1], layers[l]);
-                reg.step(&mut w_all[start..off[l]], eta * reg.lambda);
-            }
+        for l in 1..layers.len() {
+            let (a, b) = (off[l - 1], off[l]);
+            let grad = Gradient::Sum {
+                sum: &self.grad[a..b],
+                rows: rows.len(),
+            };
+            self.update
+                .apply(a, &mut w_all[a..b], layers[l], grad, eta, &reg, &k);
         }
-        let grad = Gradient::Sum {
-            sum: &self.grad,
-            rows: rows.len(),
-        };
-        self.update.apply(0, w_all, grad, eta, &k);
+        self.update.finish();
         sum
     }
 }

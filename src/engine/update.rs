@@ -1,12 +1,15 @@
 //! How a gradient becomes a weight change: the [`Update`] seam of the per-sample and the
-//! accumulated mini-batch steps, with plain SGD ([`Sgd`]) as its one implementation.
+//! accumulated mini-batch steps, with plain SGD ([`Sgd`]) and the optimizers ([`Stateful`]).
 //!
-//! An optimizer with state per weight (momentum, Adam, RPROP) implements [`Update`] once and
-//! serves both steps; `at` tells it which flat weights a call updates. The fused per-sample
+//! The optimizers with state per weight (momentum, Adam, RPROP) serve both steps through
+//! [`Stateful`]; `at` tells it which flat weights a call updates. The fused per-sample
 //! pass and the matrix-product path apply plain SGD inside their kernels (the update fused
 //! with a product), which is why the plan takes them only for plain SGD.
 
+use crate::error::{Result, try_zeroed};
 use crate::kernels::Kernels;
+use crate::optim::OptimizerState;
+use crate::regularization::Regularization;
 
 /// The gradient one update applies.
 #[derive(Debug, Clone, Copy)]
@@ -31,12 +34,30 @@ pub(crate) enum Gradient<'a> {
 
 /// A rule that turns a gradient into a change of the weights.
 pub(crate) trait Update {
-    /// Applies the step of learning rate `eta` from `grad` to `weights`, which are the
-    /// network's flat weights `at..at + weights.len()`.
-    fn apply(&mut self, at: usize, weights: &mut [f32], grad: Gradient<'_>, eta: f32, k: &Kernels);
+    /// Applies the step of learning rate `eta` from `grad` and the regularizer `reg` to one
+    /// layer matrix `weights` (`cols` columns), which are the network's flat weights
+    /// `at..at + weights.len()`.
+    #[allow(clippy::too_many_arguments)]
+    fn apply(
+        &mut self,
+        at: usize,
+        weights: &mut [f32],
+        cols: usize,
+        grad: Gradient<'_>,
+        eta: f32,
+        reg: &Regularization,
+        k: &Kernels,
+    );
+
+    /// Ends a step whose layers were applied (an optimizer counts its steps here).
+    fn finish(&mut self) {}
+
+    /// Back to the start of a run (an optimizer's state to zero).
+    fn reset(&mut self) {}
 }
 
-/// Plain gradient descent: `w <- w - eta * g` (with `g` the mean of a summed gradient).
+/// Plain gradient descent: the regularizer's step `w <- w - eta lambda dOmega/dw`, then
+/// `w <- w - eta * g` (with `g` the mean of a summed gradient).
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Sgd;
 
@@ -46,10 +67,15 @@ impl Update for Sgd {
         &mut self,
         _at: usize,
         weights: &mut [f32],
+        cols: usize,
         grad: Gradient<'_>,
         eta: f32,
+        reg: &Regularization,
         k: &Kernels,
     ) {
+        if reg.is_active() {
+            reg.step(&mut weights[reg.layer_start(0, cols)..], eta * reg.lambda);
+        }
         match grad {
             Gradient::Sum { sum, rows } => {
                 let alpha = -eta / rows as f32;
@@ -64,6 +90,66 @@ impl Update for Sgd {
     }
 }
 
+/// An optimizer of SPEC section 6 ([`OptimizerState`]): it consumes the step's gradient
+/// `g = mean de_n/dw + lambda dOmega/dw`, built layer by layer in `g`.
+#[derive(Debug)]
+pub(crate) struct Stateful {
+    pub(crate) state: OptimizerState,
+    g: Vec<f32>,
+}
+
+impl Stateful {
+    pub(crate) fn new(state: OptimizerState) -> Result<Stateful> {
+        Ok(Stateful {
+            g: try_zeroed(state.len(), "the optimizer's gradient")?,
+            state,
+        })
+    }
+}
+
+impl Update for Stateful {
+    fn apply(
+        &mut self,
+        at: usize,
+        weights: &mut [f32],
+        cols: usize,
+        grad: Gradient<'_>,
+        eta: f32,
+        reg: &Regularization,
+        _k: &Kernels,
+    ) {
+        let g = &mut self.g[at..at + weights.len()];
+        match grad {
+            Gradient::Sum { sum, rows } => {
+                let scale = 1.0 / rows as f32;
+                for (gi, s) in g.iter_mut().zip(sum) {
+                    *gi = s * scale;
+                }
+            }
+            Gradient::Outer { x, delta } => {
+                for (row, &xi) in g.chunks_exact_mut(delta.len()).zip(x) {
+                    for (gi, &d) in row.iter_mut().zip(delta) {
+                        *gi = xi * d;
+                    }
+                }
+            }
+        }
+        if reg.is_active() {
+            let s = reg.layer_start(0, cols);
+            reg.add_gradient(&weights[s..], &mut g[s..], reg.lambda);
+        }
+        self.state.step_block(at, weights, g, eta);
+    }
+
+    fn finish(&mut self) {
+        self.state.advance();
+    }
+
+    fn reset(&mut self) {
+        self.state.reset();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,11 +161,13 @@ mod tests {
         Sgd.apply(
             0,
             &mut w,
+            2,
             Gradient::Sum {
                 sum: &[4.0, -8.0],
                 rows: 4,
             },
             0.5,
+            &Regularization::none(),
             &k,
         );
         assert_eq!(w, [0.5, 3.0]);
@@ -87,7 +175,16 @@ mod tests {
         let mut w = [0.0; 4];
         let x = [1.0, 2.0];
         let d = [2.0, 4.0];
-        Sgd.apply(0, &mut w, Gradient::Outer { x: &x, delta: &d }, 0.5, &k);
+        let none = Regularization::none();
+        Sgd.apply(
+            0,
+            &mut w,
+            2,
+            Gradient::Outer { x: &x, delta: &d },
+            0.5,
+            &none,
+            &k,
+        );
         assert_eq!(w, [-1.0, -2.0, -2.0, -4.0]);
     }
 }

@@ -135,6 +135,26 @@ impl OptimizerState {
         Ok(())
     }
 
+    /// The step that the next [`OptimizerState::advance`] completes, applied to the block of
+    /// weights `at..at + weights.len()` with its gradient (a training step updates its
+    /// blocks one by one, then advances `t` once).
+    pub(crate) fn step_block(&mut self, at: usize, weights: &mut [f32], grad: &[f32], eta: f32) {
+        let n = weights.len();
+        let step = self.update_step(eta, self.t + 1);
+        let block = |s: &mut Vec<f32>| -> std::ops::Range<usize> {
+            if s.is_empty() { 0..0 } else { at..at + n }
+        };
+        let (r1, r2) = (block(&mut self.s1), block(&mut self.s2));
+        let (s1, s2) = (&mut self.s1[r1], &mut self.s2[r2]);
+        // the engine passes blocks of the state's own length; a mismatch leaves the weights
+        let _ = self.kernels.update(&step, weights, grad, s1, s2);
+    }
+
+    /// Completes a step applied with [`OptimizerState::step_block`].
+    pub(crate) fn advance(&mut self) {
+        self.t += 1;
+    }
+
     /// The kernel's constants for step `t` with learning rate `eta`.
     fn update_step(&self, eta: f32, t: u64) -> UpdateStep {
         let adam = |beta1: f32, beta2: f32, eps: f32, decay: f32| {
