@@ -79,7 +79,7 @@ def setup_peers(src, dst, peers):
 
 def nnet_rate(exe, shape, batch, threads, mode, n):
     cmd = pin(threads) + [str(exe), "--layers", shape, "--batch", str(batch),
-                          "--threads", str(threads), "--rows", str(n), "--epochs", "3"]
+                          "--threads", str(threads), "--rows", str(n), "--epochs", "7"]
     if mode == "infer":
         cmd.append("--infer")
     r = sh(cmd)

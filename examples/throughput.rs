@@ -7,7 +7,8 @@
 //!
 //! Options: `--layers A-B-...` (default 784-256-256-10), `--batch B` (default 256; 1 is
 //! per-sample SGD), `--threads T` (default 1; 0 = all cores), `--epochs E` (default 3),
-//! `--rows N` (default 10000), `--eta ETA`, `--isa scalar|avx2|avx512|neon`, `--infer`.
+//! `--rows N` (default 10000), `--eta ETA`, `--isa scalar|avx2|avx512|neon`, `--infer`,
+//! `--planned` (the GEMM blocked by the plan computed from this CPU's caches).
 //!
 //! The data are made like the peer benchmarks': inputs uniform in [-1, 1], targets from a fixed
 //! random teacher network of the same shape, linear output, plain SGD with rows in order.
@@ -33,6 +34,7 @@ struct Args {
     eta: Option<f32>,
     isa: Option<Isa>,
     infer: bool,
+    planned: bool,
 }
 
 fn parse() -> Result<Args, String> {
@@ -45,6 +47,7 @@ fn parse() -> Result<Args, String> {
         eta: None,
         isa: None,
         infer: false,
+        planned: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -67,6 +70,7 @@ fn parse() -> Result<Args, String> {
                 a.isa = Some(Isa::from_name(&v).ok_or(format!("unknown ISA {v}"))?)
             }
             "--infer" => a.infer = true,
+            "--planned" => a.planned = true,
             _ => return Err(format!("unknown option {flag}")),
         }
     }
@@ -153,6 +157,10 @@ fn main() {
                 std::process::exit(2);
             }
         }
+    }
+    if a.planned {
+        let k = net.kernels();
+        net.set_kernels(k.with_gemm_plan(&k.gemm_plan()).unwrap());
     }
     let threads = if a.threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())

@@ -962,6 +962,8 @@ pub(crate) unsafe fn tanh<V: Vector>(v: &mut [f32]) {
 ///   SGD pass and the GEMM micro-kernel;
 /// - `tiny: T, pass,` after the name: networks that fit in the lanes of the narrower `T` take
 ///   `pass` (another set's SGD pass), before those that fit in `V`;
+/// - `instantiate!(@tile V, [...], "name", MR, NV, fn_name, A_ROWS, "doc")`: one GEMM tile
+///   wrapper (`gemm::micro::tile` in `#[target_feature]`), used by the `@gemm` arm;
 /// - `instantiate!(@gemm V, [], "name", ...)`: the GEMM micro-kernel alone, without a
 ///   `#[target_feature]` (the portable lanes of the scalar set).
 ///
@@ -970,6 +972,38 @@ pub(crate) unsafe fn tanh<V: Vector>(v: &mut [f32]) {
 /// `(kc, mc, nc)`, and defines `GEMM` ([`super::gemm::MicroKernel`]) and `GEMM_BLOCKING`
 /// ([`super::gemm::Blocking`]).
 macro_rules! instantiate {
+    (
+        @tile $v:ty, [$($feature:literal)?], $name:literal, $mr:literal, $nv:literal,
+        $fn:ident, $a_rows:literal, $what:literal
+    ) => {
+        #[doc = concat!($what, "; see `gemm::micro::tile`.")]
+        ///
+        /// # Safety
+        #[doc = concat!("The CPU supports ", $name, ", and the pointer contract of `tile` holds.")]
+        $(#[target_feature(enable = $feature)])?
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn $fn(
+            k: usize,
+            a: *const f32,
+            lda: usize,
+            b: *const f32,
+            ldb: usize,
+            c: *mut f32,
+            rsc: usize,
+            csc: usize,
+            m: usize,
+            n: usize,
+            alpha: f32,
+            accumulate: bool,
+        ) {
+            // SAFETY: forwarded contract (the instruction set and the pointers).
+            unsafe {
+                $crate::kernels::gemm::micro::tile::<$v, $mr, $nv, $a_rows>(
+                    k, a, lda, b, ldb, c, rsc, csc, m, n, alpha, accumulate,
+                )
+            }
+        }
+    };
     (
         @gemm $v:ty, [$($feature:literal)?], $name:literal,
         rows: $mr:literal,
@@ -992,61 +1026,10 @@ macro_rules! instantiate {
         pub(crate) const GEMM_BLOCKING: $crate::kernels::gemm::Blocking =
             $crate::kernels::gemm::Blocking { kc: $kc, mc: $mc, nc: $nc };
 
-        /// One tile from a packed (or column-major) A panel; see `gemm::micro::tile`.
-        ///
-        /// # Safety
-        #[doc = concat!("The CPU supports ", $name, ", and the pointer contract of `tile` holds.")]
-        $(#[target_feature(enable = $feature)])?
-        #[allow(clippy::too_many_arguments)]
-        unsafe fn gemm_tile_packed(
-            k: usize,
-            a: *const f32,
-            lda: usize,
-            b: *const f32,
-            ldb: usize,
-            c: *mut f32,
-            rsc: usize,
-            csc: usize,
-            m: usize,
-            n: usize,
-            alpha: f32,
-            accumulate: bool,
-        ) {
-            // SAFETY: forwarded contract (the instruction set and the pointers).
-            unsafe {
-                $crate::kernels::gemm::micro::tile::<$v, $mr, $nv, false>(
-                    k, a, lda, b, ldb, c, rsc, csc, m, n, alpha, accumulate,
-                )
-            }
-        }
-
-        /// One tile reading the rows of A in place; see `gemm::micro::tile`.
-        ///
-        /// # Safety
-        #[doc = concat!("The CPU supports ", $name, ", and the pointer contract of `tile` holds.")]
-        $(#[target_feature(enable = $feature)])?
-        #[allow(clippy::too_many_arguments)]
-        unsafe fn gemm_tile_rows(
-            k: usize,
-            a: *const f32,
-            lda: usize,
-            b: *const f32,
-            ldb: usize,
-            c: *mut f32,
-            rsc: usize,
-            csc: usize,
-            m: usize,
-            n: usize,
-            alpha: f32,
-            accumulate: bool,
-        ) {
-            // SAFETY: forwarded contract (the instruction set and the pointers).
-            unsafe {
-                $crate::kernels::gemm::micro::tile::<$v, $mr, $nv, true>(
-                    k, a, lda, b, ldb, c, rsc, csc, m, n, alpha, accumulate,
-                )
-            }
-        }
+        $crate::kernels::generic::instantiate!(@tile $v, [$($feature)?], $name, $mr, $nv,
+            gemm_tile_packed, false, "One tile from a packed (or column-major) A panel");
+        $crate::kernels::generic::instantiate!(@tile $v, [$($feature)?], $name, $mr, $nv,
+            gemm_tile_rows, true, "One tile reading the rows of A in place");
 
         /// Packs `src` into panels of the tile's rows; see `gemm::pack_panels`.
         ///
