@@ -1,6 +1,7 @@
-//! Training with every optimizer of SPEC section 6: per-sample and batched, with and without
-//! a regularizer, against an independent float64 implementation of sections 2, 3 and 6;
-//! thread-count determinism; restarts reset the state; bad values change nothing.
+//! Training with every optimizer of SPEC section 6: per-sample, accumulated mini-batches and
+//! the matrix-product path, with and without a regularizer, against an independent float64
+//! implementation of sections 2, 3 and 6; thread-count determinism; restarts reset the
+//! state; bad values change nothing.
 
 use nnet::{Network, Optimizer, Order, Output, Regularization, Schedule, TrainConfig, TrainPath};
 
@@ -19,6 +20,7 @@ fn data() -> (Vec<f32>, Vec<f32>) {
 
 /// The f64 reference of one network: forward, backward, `x delta^T`.
 struct Reference {
+    layers: Vec<usize>,
     w: Vec<f64>,
     tanh_out: bool,
 }
@@ -26,33 +28,39 @@ struct Reference {
 impl Reference {
     /// The summed gradient of `e_n` over `rows` (sections 1-2, written from the formulas).
     fn gradient(&self, x: &[f32], y: &[f32], rows: &[usize]) -> Vec<f64> {
+        let layers = &self.layers;
+        let (n_in, n_out) = (layers[0], layers[layers.len() - 1]);
         let mut g = vec![0.0; self.w.len()];
         for &n in rows {
             let mut acts: Vec<Vec<f64>> = vec![];
             let mut a: Vec<f64> = std::iter::once(1.0)
-                .chain(x[n * 2..n * 2 + 2].iter().map(|&v| v as f64))
+                .chain(x[n * n_in..(n + 1) * n_in].iter().map(|&v| v as f64))
                 .collect();
             let mut off = 0;
             let mut offs = vec![];
-            for l in 1..LAYERS.len() {
-                let (r, c) = (LAYERS[l - 1] + 1, LAYERS[l]);
+            for l in 1..layers.len() {
+                let (r, c) = (layers[l - 1] + 1, layers[l]);
                 offs.push(off);
                 let mut next = vec![1.0];
                 for j in 0..c {
                     let s: f64 = (0..r).map(|i| self.w[off + i * c + j] * a[i]).sum();
-                    let last = l == LAYERS.len() - 1;
+                    let last = l == layers.len() - 1;
                     next.push(if !last || self.tanh_out { s.tanh() } else { s });
                 }
                 acts.push(a);
                 a = next;
                 off += r * c;
             }
-            let out = a[1];
-            let t = y[n] as f64;
-            let d_out = if self.tanh_out { 1.0 - out * out } else { 1.0 };
-            let mut delta = vec![-2.0 * (t - out) * d_out];
-            for l in (1..LAYERS.len()).rev() {
-                let (r, c) = (LAYERS[l - 1] + 1, LAYERS[l]);
+            let mut delta: Vec<f64> = (0..n_out)
+                .map(|j| {
+                    let out = a[1 + j];
+                    let t = y[n * n_out + j] as f64;
+                    let d_out = if self.tanh_out { 1.0 - out * out } else { 1.0 };
+                    -2.0 * (t - out) * d_out
+                })
+                .collect();
+            for l in (1..layers.len()).rev() {
+                let (r, c) = (layers[l - 1] + 1, layers[l]);
                 let xin = &acts[l - 1];
                 for i in 0..r {
                     for j in 0..c {
@@ -81,7 +89,15 @@ struct RefOpt {
     t: u64,
     a: Vec<f64>,
     b: Vec<f64>,
+    /// iRPROP-: the first step with a gradient so close to zero that float32 rounding can
+    /// change its sign (a different decision, not a rounding).
+    first_tie: Option<u64>,
 }
+
+/// Mean gradients below this may take either sign in float32: the float32 sum of a few
+/// hundred per-sample products of order 0.1 to 1 is off by about 1e-7, its mean by about
+/// 1e-9; an iRPROP- decision that flips then moves the weight by a whole step.
+const TIE: f64 = 1e-8;
 
 impl RefOpt {
     fn new(o: Optimizer, d: usize) -> RefOpt {
@@ -94,6 +110,7 @@ impl RefOpt {
             t: 0,
             a: vec![a0; d],
             b: vec![0.0; d],
+            first_tie: None,
         }
     }
 
@@ -134,6 +151,9 @@ impl RefOpt {
                     ..
                 } => {
                     let p = self.b[i];
+                    if gi.abs() < TIE && self.first_tie.is_none() {
+                        self.first_tie = Some(self.t);
+                    }
                     let sign = if gi > 0.0 {
                         1.0
                     } else if gi < 0.0 {
@@ -181,12 +201,31 @@ fn reference(
     epochs: u32,
 ) -> Vec<f64> {
     let (x, y) = data();
+    reference_on(net, &x, &y, o, batch, lambda, eta, gamma, epochs).0
+}
+
+/// [`reference`] on the data `x`, `y`; also the first step of a sign decision within
+/// rounding ([`RefOpt::first_tie`]).
+#[allow(clippy::too_many_arguments)]
+fn reference_on(
+    net: &Network,
+    x: &[f32],
+    y: &[f32],
+    o: Optimizer,
+    batch: usize,
+    lambda: f64,
+    eta: f64,
+    gamma: f64,
+    epochs: u32,
+) -> (Vec<f64>, Option<u64>) {
+    let (x, y) = (x.to_vec(), y.to_vec());
     let mut r = Reference {
+        layers: net.layers().to_vec(),
         w: net.weights().iter().map(|&v| v as f64).collect(),
-        tanh_out: false,
+        tanh_out: net.output() == Output::Tanh,
     };
     let mut opt = RefOpt::new(o, r.w.len());
-    let rows: Vec<usize> = (0..y.len()).collect();
+    let rows: Vec<usize> = (0..y.len() / net.num_outputs()).collect();
     for e in 0..epochs {
         let rate = eta * gamma.powi(e as i32);
         for b in rows.chunks(batch) {
@@ -201,7 +240,7 @@ fn reference(
             r.w = w;
         }
     }
-    r.w
+    (r.w, opt.first_tie)
 }
 
 fn config(o: Optimizer, batch: usize, lambda: f32, epochs: u32) -> TrainConfig {
@@ -254,6 +293,147 @@ fn every_optimizer_matches_the_float64_reference() {
     }
 }
 
+/// The network and data of the matrix-product path: 5-24-12-2 with tanh output, 200 rows.
+const GEMM_LAYERS: [usize; 4] = [5, 24, 12, 2];
+const GEMM_ROWS: usize = 200;
+
+fn gemm_data() -> (Vec<f32>, Vec<f32>) {
+    let x: Vec<f32> = (0..GEMM_ROWS * 5)
+        .map(|i| ((i * 37 % 101) as f32 / 101.0) * 1.6 - 0.8)
+        .collect();
+    let y: Vec<f32> = x
+        .chunks(5)
+        .flat_map(|r| {
+            let a = (r[0] * 1.5 - r[1] + 0.5 * r[2] * r[3]).sin() * 0.7;
+            let b = (r[4] - r[0] * r[2]).tanh() * 0.6;
+            [a, b]
+        })
+        .collect();
+    (x, y)
+}
+
+fn gemm_net() -> Network {
+    Network::new(&GEMM_LAYERS, Output::Tanh, 9, 0.4).unwrap()
+}
+
+/// Trains `epochs` epochs of the matrix-product path and compares every weight with the
+/// float64 reference: `Err` names the first weight off by more than float32 rounding, with
+/// the reference's first iRPROP- decision within rounding ([`RefOpt::first_tie`]).
+fn gemm_vs_reference(
+    o: Optimizer,
+    batch: usize,
+    lambda: f32,
+    epochs: u32,
+) -> Result<(), (String, Option<u64>)> {
+    let (x, y) = gemm_data();
+    let mut net = gemm_net();
+    let cfg = TrainConfig {
+        schedule: Schedule::Exponential { gamma: 0.97 },
+        ..config(o, batch, lambda, epochs)
+    };
+    let plan = net.train_plan(&cfg, GEMM_ROWS);
+    assert_eq!(plan.path, TrainPath::Gemm, "{} batch {batch}", o.name());
+    let (want, tie) = reference_on(&net, &x, &y, o, batch, lambda as f64, 0.05, 0.97, epochs);
+    net.train(&cfg, &x, &y, None).unwrap();
+    assert_ne!(net.weights(), gemm_net().weights(), "{} trained", o.name());
+    // measured: at most 4e-7 after 50 steps of every optimizer (AVX-512)
+    let rel = if epochs <= 2 { 2e-6 } else { 2e-5 };
+    for (i, (&got, &w)) in net.weights().iter().zip(&want).enumerate() {
+        if (got as f64 - w).abs() > rel * (1.0 + w.abs()) {
+            let msg = format!(
+                "{} batch {batch} lambda {lambda} epochs {epochs}: weight {i} is {got}, the \
+                 reference {w}",
+                o.name()
+            );
+            return Err((msg, tie));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn every_optimizer_on_the_matrix_product_path_matches_the_float64_reference() {
+    for o in optimizers() {
+        // one step per epoch (the full batch: four chunks, the last short), and three steps
+        // per epoch (the last batch short) where the optimizer allows it
+        let batches: &[usize] = if o.is_full_batch() {
+            &[GEMM_ROWS]
+        } else {
+            &[GEMM_ROWS, 72]
+        };
+        for &batch in batches {
+            for lambda in [0.0f32, 1e-3] {
+                for epochs in [1u32, 2, 50] {
+                    match gemm_vs_reference(o, batch, lambda, epochs) {
+                        Ok(()) => {}
+                        // an iRPROP- sign decision within rounding at step s moves a weight
+                        // by a whole step, and every weight after it: the steps before it
+                        // must match (full batches: one step per epoch)
+                        Err((msg, Some(s))) if o.is_full_batch() && s > 1 => {
+                            eprintln!("{msg}; a decision within rounding at step {s}");
+                            let before = (s - 1).min(epochs as u64) as u32;
+                            gemm_vs_reference(o, batch, lambda, before).unwrap();
+                        }
+                        Err((msg, _)) => panic!("{msg}"),
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_matrix_product_path_restarts_with_a_fresh_state() {
+    let (x, y) = gemm_data();
+    for o in optimizers() {
+        let batch = if o.is_full_batch() { GEMM_ROWS } else { 64 };
+        let base = TrainConfig {
+            learning_rate: 0.02,
+            epochs: 3,
+            batch_size: batch,
+            order: Order::Sequential,
+            optimizer: o,
+            init_range: 0.4,
+            threads: 1,
+            ..TrainConfig::default()
+        };
+        assert_eq!(
+            gemm_net().train_plan(&base, GEMM_ROWS).path,
+            TrainPath::Gemm
+        );
+        let history = |cfg: &TrainConfig| {
+            let mut seen = vec![];
+            gemm_net()
+                .train_with_callback(cfg, &x, &y, None, |info| {
+                    seen.push(info.train_error);
+                    std::ops::ControlFlow::Continue(())
+                })
+                .unwrap();
+            seen
+        };
+        let single = history(&base);
+        let two = history(&TrainConfig {
+            restarts: 1,
+            ..base
+        });
+        let one_epoch = history(&TrainConfig {
+            restarts: 1,
+            epochs: 1,
+            ..base
+        });
+        assert_eq!(&two[..3], &single[..], "{}: run 0", o.name());
+        // run 1's first epoch, from its new weights and a reset state, is the same whether
+        // run 0 took one epoch or three
+        assert_eq!(
+            one_epoch[1],
+            two[3],
+            "{}: the restart's first epoch",
+            o.name()
+        );
+        assert_ne!(two[3], two[2], "{}", o.name());
+    }
+}
+
 #[test]
 fn the_plan_keeps_sgd_paths_and_routes_optimizers_to_a_state_step() {
     let net = fresh();
@@ -264,8 +444,12 @@ fn the_plan_keeps_sgd_paths_and_routes_optimizers_to_a_state_step() {
             assert_eq!(per_sample, TrainPath::FusedSgd);
         } else {
             assert_eq!(per_sample, TrainPath::PerSample, "{}", o.name());
-            assert_eq!(batched, TrainPath::Accumulated, "{}", o.name());
         }
+        // batches too small for the matrix products accumulate; larger ones take them, for
+        // every optimizer
+        assert_eq!(batched, TrainPath::Accumulated, "{}", o.name());
+        let gemm = gemm_net().train_plan(&config(o, GEMM_ROWS, 0.0, 1), GEMM_ROWS);
+        assert_eq!(gemm.path, TrainPath::Gemm, "{}", o.name());
     }
 }
 
@@ -279,7 +463,7 @@ fn thread_counts_give_the_same_weights_for_every_optimizer() {
         .collect();
     let y: Vec<f32> = x.chunks(8).map(|r| r.iter().sum::<f32>().tanh()).collect();
     for o in optimizers() {
-        let batch = if o.is_full_batch() { rows } else { 50 };
+        let batch = if o.is_full_batch() { rows } else { 100 };
         let mut runs = vec![];
         for threads in 1..=3 {
             let mut net = net0.clone();
@@ -292,6 +476,10 @@ fn thread_counts_give_the_same_weights_for_every_optimizer() {
                 threads,
                 ..TrainConfig::default()
             };
+            let plan = net.train_plan(&cfg, rows);
+            assert_eq!(plan.path, TrainPath::Gemm, "{}", o.name());
+            // with more than one worker, the steps are spread over them
+            assert_eq!(plan.parallel_steps, plan.threads > 1, "{}", o.name());
             net.train(&cfg, &x, &y, None).unwrap();
             runs.push(net.weights().to_vec());
         }

@@ -22,6 +22,7 @@ use rayon::prelude::*;
 
 use super::plan::parallel_work;
 use super::step::{Sets, Step};
+use super::update::Stateful;
 use crate::error::{Error, Result, try_zeroed};
 use crate::kernels::delta;
 use crate::kernels::gemm::{GemmScratch, MatMut, MatRef, Operand};
@@ -189,6 +190,89 @@ struct Task {
     end: usize,
 }
 
+/// One task of an optimizer step: rows `i0..i0 + rows` of layer `l`, the network's flat
+/// weights `start..end`.
+#[derive(Debug, Clone, Copy)]
+struct RowTask {
+    l: usize,
+    i0: usize,
+    rows: usize,
+    start: usize,
+    end: usize,
+}
+
+/// Weights per task of an optimizer step (rounded to whole rows, a multiple of the tile's
+/// rows): the block's weights, gradient and state (up to 256 KiB) stay in a core's L2 cache
+/// between the gradient product and the update. Fixed, never derived from the thread count.
+const ROW_TASK_WEIGHTS: usize = 16 * 1024;
+
+/// The same block of the weights, the gradient and the optimizer's state vectors (a state
+/// vector the optimizer does not keep is empty in every block).
+struct Blocks<'a> {
+    w: &'a mut [f32],
+    g: &'a mut [f32],
+    s1: &'a mut [f32],
+    s2: &'a mut [f32],
+}
+
+/// A set of buffers that a task list cuts into consecutive blocks.
+trait Split: Sized + Send {
+    /// The first `at` values and the rest.
+    fn split_at(self, at: usize) -> (Self, Self);
+}
+
+impl Split for &mut [f32] {
+    fn split_at(self, at: usize) -> (Self, Self) {
+        self.split_at_mut(at)
+    }
+}
+
+impl Split for Blocks<'_> {
+    fn split_at(self, at: usize) -> (Self, Self) {
+        let (w0, w1) = self.w.split_at_mut(at);
+        let (g0, g1) = self.g.split_at_mut(at);
+        let (a0, a1) = split_state(self.s1, at);
+        let (b0, b1) = split_state(self.s2, at);
+        (
+            Blocks {
+                w: w0,
+                g: g0,
+                s1: a0,
+                s2: b0,
+            },
+            Blocks {
+                w: w1,
+                g: g1,
+                s1: a1,
+                s2: b1,
+            },
+        )
+    }
+}
+
+/// A state vector cut like the weights, or two empty halves of an unused (empty) one.
+fn split_state(s: &mut [f32], at: usize) -> (&mut [f32], &mut [f32]) {
+    let at = if s.is_empty() { 0 } else { at };
+    s.split_at_mut(at)
+}
+
+/// A task that owns the consecutive values `start..end` of a task list's buffers.
+trait Span {
+    fn span(&self) -> (usize, usize);
+}
+
+impl Span for Task {
+    fn span(&self) -> (usize, usize) {
+        (self.start, self.end)
+    }
+}
+
+impl Span for RowTask {
+    fn span(&self) -> (usize, usize) {
+        (self.start, self.end)
+    }
+}
+
 /// The buffers of mini-batch training, allocated once per training call.
 #[derive(Debug)]
 pub(crate) struct BatchTrainer {
@@ -197,6 +281,9 @@ pub(crate) struct BatchTrainer {
     wt: Vec<Vec<f32>>,
     chunks: Vec<Chunk>,
     tasks: Vec<Task>,
+    /// The blocks of rows of the optimizer step ([`BatchTrainer::step_optimizer`]).
+    row_tasks: Vec<RowTask>,
+    layers: Vec<usize>,
     scratch: Vec<Mutex<GemmScratch>>,
 }
 
@@ -242,6 +329,24 @@ impl BatchTrainer {
                 });
             }
         }
+        let mr = k.gemm_tile().0;
+        let mut row_tasks = Vec::new();
+        let off = net.offsets();
+        for l in 1..layers.len() {
+            let (kin, cols) = (layers[l - 1] + 1, layers[l]);
+            let step = (ROW_TASK_WEIGHTS / cols).max(1).next_multiple_of(mr);
+            for i0 in (0..kin).step_by(step) {
+                let rows = step.min(kin - i0);
+                let start = off[l - 1] + i0 * cols;
+                row_tasks.push(RowTask {
+                    l,
+                    i0,
+                    rows,
+                    start,
+                    end: start + rows * cols,
+                });
+            }
+        }
         let mut scratch = Vec::new();
         for _ in 0..threads.max(1) {
             scratch.push(Mutex::new(k.gemm_scratch()?));
@@ -251,6 +356,8 @@ impl BatchTrainer {
             wt,
             chunks,
             tasks,
+            row_tasks,
+            layers: layers.to_vec(),
             scratch,
         })
     }
@@ -280,24 +387,11 @@ impl BatchTrainer {
     ) -> f64 {
         let k = net.kernels();
         self.pack_transposed(net);
-        let n_chunks = batch.len().div_ceil(CHUNK_ROWS);
-        let w = &self.w;
-        let wt = &self.wt;
-        let par = parallel_work(threads, batch.len(), net.num_weights());
-        if par && n_chunks > 1 {
-            self.chunks[..n_chunks]
-                .par_iter_mut()
-                .zip(batch.par_chunks(CHUNK_ROWS))
-                .for_each(|(c, idx)| c.forward_backward(net, w, wt, x, y, idx));
-        } else {
-            for (c, idx) in self.chunks.iter_mut().zip(batch.chunks(CHUNK_ROWS)) {
-                c.forward_backward(net, w, wt, x, y, idx);
-            }
-        }
-        let loss: f64 = self.chunks[..n_chunks].iter().map(|c| c.loss).sum();
+        let (loss, par) = self.forward_backward(net, threads, x, y, batch);
         if !loss.is_finite() {
             return loss;
         }
+        let n_chunks = batch.len().div_ceil(CHUNK_ROWS);
         let alpha = -eta / batch.len() as f32;
         let chunks = &self.chunks[..n_chunks];
         let scratch = &self.scratch;
@@ -346,6 +440,124 @@ impl BatchTrainer {
                 base = t.end;
             }
         }
+        loss
+    }
+
+    /// The forward and backward passes of the rows `batch`, chunk by chunk (in parallel when
+    /// the work is worth it): the summed sample errors, and whether the step is spread over
+    /// the workers.
+    fn forward_backward(
+        &mut self,
+        net: &Network,
+        threads: usize,
+        x: &[f32],
+        y: &[f32],
+        batch: &[usize],
+    ) -> (f64, bool) {
+        let n_chunks = batch.len().div_ceil(CHUNK_ROWS);
+        let w = &self.w;
+        let wt = &self.wt;
+        let par = parallel_work(threads, batch.len(), net.num_weights());
+        if par && n_chunks > 1 {
+            self.chunks[..n_chunks]
+                .par_iter_mut()
+                .zip(batch.par_chunks(CHUNK_ROWS))
+                .for_each(|(c, idx)| c.forward_backward(net, w, wt, x, y, idx));
+        } else {
+            for (c, idx) in self.chunks.iter_mut().zip(batch.chunks(CHUNK_ROWS)) {
+                c.forward_backward(net, w, wt, x, y, idx);
+            }
+        }
+        let loss: f64 = self.chunks[..n_chunks].iter().map(|c| c.loss).sum();
+        (loss, par)
+    }
+
+    /// One step of an optimizer other than plain SGD over the rows `batch`, with the weights
+    /// in the network's row-major layout (packed here for the forward and backward products):
+    /// the weight-gradient products write the step's mean gradient into the optimizer's
+    /// gradient buffer one block of rows at a time, the regularizer's gradient is added, and
+    /// the optimizer's kernel steps that block of weights and state while it is in cache.
+    /// Returns the summed sample errors before the step (a non-finite sum changes nothing).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn step_optimizer(
+        &mut self,
+        net: &mut Network,
+        threads: usize,
+        x: &[f32],
+        y: &[f32],
+        batch: &[usize],
+        eta: f32,
+        reg: &Regularization,
+        opt: &mut Stateful,
+    ) -> f64 {
+        self.w.pack(net);
+        self.pack_transposed(net);
+        let (loss, par) = self.forward_backward(net, threads, x, y, batch);
+        if !loss.is_finite() {
+            return loss;
+        }
+        let k = net.kernels();
+        let n_chunks = batch.len().div_ceil(CHUNK_ROWS);
+        let alpha = 1.0 / batch.len() as f32;
+        let chunks = &self.chunks[..n_chunks];
+        let scratch = &self.scratch;
+        let layers = &self.layers;
+        let (state, g) = opt.parts();
+        let (step, s1, s2) = state.next_step(eta);
+        let grad_step = |t: &RowTask, p: Blocks| {
+            let (kin, cols) = (layers[t.l - 1] + 1, layers[t.l]);
+            {
+                let mut s = lock_for_thread(scratch);
+                for (ci, c) in chunks.iter().enumerate() {
+                    let xa = MatRef::row_major(&c.acts.acts[t.l - 1], c.rows, kin)
+                        .expect("shape")
+                        .t()
+                        .block(t.i0, 0, t.rows, c.rows);
+                    let d = MatRef::row_major(&c.deltas[t.l - 1], c.rows, cols).expect("shape");
+                    let out = MatMut::row_major(p.g, t.rows, cols).expect("block shape");
+                    k.gemm_op(
+                        alpha,
+                        Operand::Mat(xa),
+                        Operand::Mat(d),
+                        ci > 0,
+                        out,
+                        &mut s,
+                        false,
+                    );
+                }
+            }
+            if reg.is_active() {
+                // the bias row is the layer's row 0
+                let s = if t.i0 == 0 && !reg.covers_row(0) {
+                    cols
+                } else {
+                    0
+                };
+                reg.add_gradient(&p.w[s..], &mut p.g[s..], reg.lambda);
+            }
+            k.update(&step, p.w, p.g, p.s1, p.s2)
+                .expect("blocks of one length");
+        };
+        let blocks = Blocks {
+            w: net.weights_mut(),
+            g,
+            s1,
+            s2,
+        };
+        let tasks = &self.row_tasks;
+        if par {
+            run_tasks(tasks, blocks, 0, &grad_step);
+        } else {
+            let mut rest = blocks;
+            let mut base = 0;
+            for t in tasks {
+                let (cur, tail) = rest.split_at(t.end - base);
+                grad_step(t, cur);
+                rest = tail;
+                base = t.end;
+            }
+        }
+        state.advance();
         loss
     }
 
@@ -432,28 +644,40 @@ impl Chunk {
     }
 }
 
-/// Mini-batch SGD as matrix products (the plan's [`super::TrainPath::Gemm`]): the weights stay
-/// packed for a whole epoch, which runs on a worker of the pool that then spreads each step.
+/// Mini-batch steps as matrix products (the plan's [`super::TrainPath::Gemm`]); an epoch runs
+/// on a worker of the pool that then spreads each step.
+///
+/// Plain SGD fuses its update with the weight-gradient products, and its weights stay packed
+/// for a whole epoch. Every other optimizer (SPEC section 6) keeps its state in `optimizer`,
+/// in the network's row-major layout (the layout of [`crate::OptimizerState::for_network`],
+/// whichever path trains): its steps write the mean gradient plus the regularizer's gradient
+/// into that [`Stateful`]'s gradient buffer and apply the optimizer's kernel to it
+/// ([`BatchTrainer::step_optimizer`]).
 pub(crate) struct Gemm {
     trainer: BatchTrainer,
     batch: usize,
     eta: f32,
     reg: Regularization,
+    /// The optimizer's state and gradient; `None` for plain SGD.
+    optimizer: Option<Stateful>,
 }
 
 impl Gemm {
+    /// The step of plain SGD (`optimizer` `None`) or of the optimizer `optimizer`.
     pub(crate) fn new(
         net: &Network,
         batch: usize,
         threads: usize,
         eta: f32,
         reg: Regularization,
+        optimizer: Option<Stateful>,
     ) -> Result<Gemm> {
         Ok(Gemm {
             trainer: BatchTrainer::new(net, batch, threads)?,
             batch,
             eta,
             reg,
+            optimizer,
         })
     }
 }
@@ -467,12 +691,24 @@ impl Step for Gemm {
         self.eta = eta;
     }
 
+    fn reset(&mut self) {
+        if let Some(o) = &mut self.optimizer {
+            o.state.reset();
+        }
+    }
+
     fn step(&mut self, net: &mut Network, sets: &Sets, rows: &[usize]) -> f64 {
         let threads = rayon::current_num_threads();
+        let (eta, reg) = (self.eta, self.reg);
+        if let Some(opt) = &mut self.optimizer {
+            return self
+                .trainer
+                .step_optimizer(net, threads, sets.x, sets.y, rows, eta, &reg, opt);
+        }
         self.trainer.load(net);
         let e = self
             .trainer
-            .step(net, threads, sets.x, sets.y, rows, self.eta, &self.reg);
+            .step(net, threads, sets.x, sets.y, rows, eta, &reg);
         self.trainer.store(net);
         e
     }
@@ -487,41 +723,58 @@ impl Step for Gemm {
         let (batch, eta, reg) = (self.batch, self.eta, self.reg);
         let threads = pool.current_num_threads();
         let bt = &mut self.trainer;
+        // the whole epoch runs on a worker of the pool, which then spreads each step
+        let run = |epoch: &mut (dyn FnMut() -> bool + Send)| {
+            if threads > 1 {
+                pool.install(epoch)
+            } else {
+                epoch()
+            }
+        };
+        if let Some(opt) = &mut self.optimizer {
+            return run(&mut || {
+                order.chunks(batch).all(|rows| {
+                    bt.step_optimizer(net, threads, sets.x, sets.y, rows, eta, &reg, opt)
+                        .is_finite()
+                })
+            });
+        }
         bt.load(net);
         let shared: &Network = net;
-        let mut epoch = || {
+        let finite = run(&mut || {
             order.chunks(batch).all(|rows| {
                 bt.step(shared, threads, sets.x, sets.y, rows, eta, &reg)
                     .is_finite()
             })
-        };
-        // the whole epoch runs on a worker of the pool, which then spreads each step
-        let finite = if threads > 1 {
-            pool.install(epoch)
-        } else {
-            epoch()
-        };
-        self.trainer.store(net);
+        });
+        bt.store(net);
         finite
     }
 }
 
-/// Runs `f` on every task with its slice of `w` (which starts at flat offset `base`), splitting
-/// the task list in halves with `rayon::join`.
-fn run_tasks<F>(tasks: &[Task], w: &mut [f32], base: usize, f: &F)
+/// Runs `f` on every task with its block of `w` (whose values start at flat offset `base`),
+/// splitting the task list in halves with `rayon::join`.
+fn run_tasks<T, S, F>(tasks: &[T], w: S, base: usize, f: &F)
 where
-    F: Fn(&Task, &mut [f32]) + Sync,
+    T: Span + Sync,
+    S: Split,
+    F: Fn(&T, S) + Sync,
 {
     match tasks {
         [] => {}
-        [t] => f(t, &mut w[t.start - base..t.end - base]),
+        [t] => {
+            let (start, end) = t.span();
+            let (_, rest) = w.split_at(start - base);
+            let (cur, _) = rest.split_at(end - start);
+            f(t, cur)
+        }
         _ => {
             let mid = tasks.len() / 2;
-            let split = tasks[mid].start - base;
-            let (lo, hi) = w.split_at_mut(split);
+            let at = tasks[mid].span().0;
+            let (lo, hi) = w.split_at(at - base);
             rayon::join(
                 || run_tasks(&tasks[..mid], lo, base, f),
-                || run_tasks(&tasks[mid..], hi, tasks[mid].start, f),
+                || run_tasks(&tasks[mid..], hi, at, f),
             );
         }
     }

@@ -35,6 +35,7 @@ fn make_step(
         let update = Stateful::new(OptimizerState::for_network(cfg.optimizer, net)?)?;
         return Ok(match path {
             TrainPath::PerSample => Box::new(PerSample::new(net, eta, reg, update)?),
+            TrainPath::Gemm => Box::new(Gemm::new(net, batch, threads, eta, reg, Some(update))?),
             _ => Box::new(Accumulated::new(net, batch, eta, reg, update)?),
         });
     }
@@ -42,7 +43,7 @@ fn make_step(
         TrainPath::FusedSgd => Box::new(FusedSgd::new(net, eta)?),
         TrainPath::PerSample => Box::new(PerSample::new(net, eta, reg, Sgd)?),
         TrainPath::Accumulated => Box::new(Accumulated::new(net, batch, eta, reg, Sgd)?),
-        TrainPath::Gemm => Box::new(Gemm::new(net, batch, threads, eta, reg)?),
+        TrainPath::Gemm => Box::new(Gemm::new(net, batch, threads, eta, reg, None)?),
     })
 }
 

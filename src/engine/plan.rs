@@ -17,12 +17,14 @@ pub enum TrainPath {
     /// fused pass (backward products fused with the updates, the first layer's update with
     /// the next sample's forward product; small networks held in registers).
     FusedSgd,
-    /// Per-sample steps with a regularizer or an optimizer other than SGD: layer by layer, the backward product, the
-    /// regularizer's step and the update.
+    /// Per-sample steps with a regularizer or an optimizer other than SGD: layer by layer, the
+    /// backward product, the regularizer's step and the update.
     PerSample,
     /// Mini-batches as a sum of per-sample gradients (rank-1 updates), then one update.
     Accumulated,
-    /// Mini-batches of plain SGD as matrix products over chunks of rows, on the worker pool.
+    /// Mini-batches as matrix products over chunks of rows, on the worker pool (plain SGD with
+    /// its update fused into the weight-gradient products; every other optimizer through its
+    /// state step on the mean gradient that the products write).
     Gemm,
 }
 
@@ -162,9 +164,10 @@ impl Network {
     /// - a step or an evaluation of `rows * D >= 200 000` row-weight products is spread over
     ///   the workers (below, a fork-join costs more than the work);
     /// - an optimizer other than SGD (SPEC section 6) takes the per-sample step at batch
-    ///   size 1 and the accumulated step for larger batches: both consume the optimizer's
-    ///   gradient through one state step (the fused pass and the matrix products apply plain
-    ///   SGD inside their kernels);
+    ///   size 1 (the fused pass applies plain SGD inside its kernel), and mini-batches
+    ///   (iRPROP-'s full batches too) take the same matrix-product or accumulated path as
+    ///   SGD by the thresholds above; each step consumes the optimizer's gradient through one
+    ///   state step;
     /// - `threads` 0 is one worker per core; more than the available parallelism is clamped
     ///   to it.
     ///
@@ -187,7 +190,7 @@ impl Network {
             } else {
                 TrainPath::FusedSgd
             }
-        } else if sgd && use_gemm(self, batch) {
+        } else if use_gemm(self, batch) {
             TrainPath::Gemm
         } else {
             TrainPath::Accumulated

@@ -3,8 +3,10 @@
 //!
 //! The optimizers with state per weight (momentum, Adam, RPROP) serve both steps through
 //! [`Stateful`]; `at` tells it which flat weights a call updates. The fused per-sample
-//! pass and the matrix-product path apply plain SGD inside their kernels (the update fused
-//! with a product), which is why the plan takes them only for plain SGD.
+//! pass applies plain SGD inside its kernel (the update fused with a product), which is why
+//! the plan takes it only for plain SGD. The matrix-product step fuses plain SGD the same
+//! way; for every other optimizer it writes the gradient into a [`Stateful`]'s buffer and
+//! applies the state's kernel itself, block by block (`engine::batched`).
 
 use crate::error::{Result, try_zeroed};
 use crate::kernels::Kernels;
@@ -104,6 +106,14 @@ impl Stateful {
             g: try_zeroed(state.len(), "the optimizer's gradient")?,
             state,
         })
+    }
+}
+
+impl Stateful {
+    /// The optimizer state and the gradient buffer (as long as the state), for a step that
+    /// writes the gradient itself (the matrix-product step).
+    pub(crate) fn parts(&mut self) -> (&mut OptimizerState, &mut [f32]) {
+        (&mut self.state, &mut self.g)
     }
 }
 

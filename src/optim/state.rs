@@ -150,7 +150,19 @@ impl OptimizerState {
         let _ = self.kernels.update(&step, weights, grad, s1, s2);
     }
 
-    /// Completes a step applied with [`OptimizerState::step_block`].
+    /// The kernel constants of the next step with learning rate `eta` and the two state
+    /// vectors (empty when the optimizer keeps fewer), for a step that the caller applies
+    /// block by block with [`Kernels::update`] on disjoint blocks (the same block of the
+    /// weights, the gradient and each non-empty state vector), then completes with
+    /// [`OptimizerState::advance`]. Every rule is elementwise, so any cut of the weights
+    /// into blocks gives the weights and state of one [`OptimizerState::step`].
+    pub(crate) fn next_step(&mut self, eta: f32) -> (UpdateStep, &mut [f32], &mut [f32]) {
+        let step = self.update_step(eta, self.t + 1);
+        (step, &mut self.s1, &mut self.s2)
+    }
+
+    /// Completes a step applied with [`OptimizerState::step_block`] or
+    /// [`OptimizerState::next_step`].
     pub(crate) fn advance(&mut self) {
         self.t += 1;
     }
