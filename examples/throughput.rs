@@ -3,27 +3,32 @@
 //! ```sh
 //! cargo run --release --example throughput -- --layers 784-256-256-10 --batch 256 --threads 1 --epochs 3
 //! cargo run --release --example throughput -- --layers 784-256-256-10 --batch 256 --infer
+//! cargo run --release --example throughput -- --batch 256 --threads 1 --optimizer adam
 //! ```
 //!
 //! Options: `--layers A-B-...` (default 784-256-256-10), `--batch B` (default 256; 1 is
 //! per-sample SGD), `--threads T` (default 1; 0 = all cores), `--epochs E` (default 3),
 //! `--rows N` (default 10000), `--eta ETA`, `--isa scalar|avx2|avx512|neon`, `--infer`,
-//! `--planned` (the GEMM blocked by the plan computed from this CPU's caches).
+//! `--planned` (the GEMM blocked by the plan computed from this CPU's caches), `--optimizer
+//! sgd|momentum|nesterov|adam|adamw|rprop` (default sgd, with the defaults of SPEC section 6;
+//! rprop is full-batch, so `--batch` is then the number of rows).
 //!
 //! The data are made like the peer benchmarks': inputs uniform in [-1, 1], targets from a fixed
-//! random teacher network of the same shape, linear output, plain SGD with rows in order.
+//! random teacher network of the same shape, linear output, rows in order (plain SGD unless
+//! `--optimizer` says otherwise).
 //! Training runs once for all epochs; an epoch's time is the time between two per-epoch
 //! callbacks less the per-epoch evaluation of `E_in` (the fastest of 7 separate evaluations
 //! on the same rows and threads, without the finite-value scan that `Network::error` adds), so
-//! only the training passes count; the rate with the evaluation counted is printed on stderr. Inference times `predict_into` over the rows
-//! in batches of `--batch` rows. Prints
-//! `samples_per_sec=<median over epochs> isa=<isa> threads=<t>` (details on stderr, among them
+//! only the training passes count; the rate with the evaluation counted is printed on stderr.
+//! Inference times `predict_into` over the rows in batches of `--batch` rows. Prints
+//! `samples_per_sec=<median over epochs> isa=<isa> threads=<t> optimizer=<name>` (details on
+//! stderr, among them
 //! `plan: ...`, the path, batch and threads of `Network::train_plan`).
 
 use std::ops::ControlFlow;
 use std::time::Instant;
 
-use nnet::{Isa, Kernels, Network, Order, Output, TrainConfig};
+use nnet::{Isa, Kernels, Network, Optimizer, Order, Output, TrainConfig};
 
 struct Args {
     layers: Vec<usize>,
@@ -35,6 +40,7 @@ struct Args {
     isa: Option<Isa>,
     infer: bool,
     planned: bool,
+    optimizer: Optimizer,
 }
 
 fn parse() -> Result<Args, String> {
@@ -48,6 +54,7 @@ fn parse() -> Result<Args, String> {
         isa: None,
         infer: false,
         planned: false,
+        optimizer: Optimizer::Sgd,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -71,6 +78,17 @@ fn parse() -> Result<Args, String> {
             }
             "--infer" => a.infer = true,
             "--planned" => a.planned = true,
+            "--optimizer" => {
+                a.optimizer = match value()?.as_str() {
+                    "sgd" => Optimizer::Sgd,
+                    "momentum" => Optimizer::momentum(),
+                    "nesterov" => Optimizer::nesterov(),
+                    "adam" => Optimizer::adam(),
+                    "adamw" => Optimizer::adamw(),
+                    "rprop" => Optimizer::rprop(),
+                    v => return Err(format!("unknown optimizer {v}")),
+                }
+            }
             _ => return Err(format!("unknown option {flag}")),
         }
     }
@@ -216,8 +234,13 @@ fn main() {
         let cfg = TrainConfig {
             learning_rate: eta,
             epochs: a.epochs,
-            batch_size: a.batch,
+            batch_size: if a.optimizer.is_full_batch() {
+                a.rows
+            } else {
+                a.batch
+            },
             order: Order::Sequential,
+            optimizer: a.optimizer,
             threads,
             ..TrainConfig::default()
         };
@@ -295,9 +318,10 @@ fn main() {
         median(&mut cpu_rates.clone())
     );
     println!(
-        "samples_per_sec={:.0} isa={} threads={}",
+        "samples_per_sec={:.0} isa={} threads={} optimizer={}",
         median(&mut rates),
         isa,
-        threads
+        threads,
+        a.optimizer.name()
     );
 }
