@@ -9,8 +9,9 @@
 //!   MPI communicator.
 //! - [`Shard`]: which rows each rank holds, and the row order of the single-process run that
 //!   the distributed steps reproduce.
-//! - [`train_distributed`]: the training loop; the update is a parameter ([`sgd`] or any
-//!   optimizer step).
+//! - [`train_distributed`]: the training loop (early stopping, restarts, the learning-rate
+//!   schedule, the callback and the checkpoint as in [`Network::train`]); the update is a
+//!   parameter ([`Update`]: [`sgd`], an [`OptimizerState`], or a closure).
 //!
 //! # Determinism and the single-process run
 //!
@@ -28,17 +29,23 @@
 //! difference is the order of the scaling: the mean gradient `g / B` times `eta` instead of
 //! `eta / B` times `g`. Making the grouping equal would need every per-sample gradient on one
 //! rank, which costs the speed data parallelism exists for.
+//!
+//! Restarts keep both properties: every run re-initializes from the seed that
+//! [`Network::train`] uses for it, identically on every rank, and the update starts over; the
+//! tests compare every epoch of every run and the kept run with one process (to float32
+//! rounding; bit for bit with one rank, plain SGD and an exact batch division).
 
 use std::hash::Hasher;
 use std::ops::{ControlFlow, Range};
 use std::path::Path;
 use std::time::Instant;
 
-use crate::engine::Evaluator;
 use crate::engine::{EpochInfo, Order, TrainConfig, TrainReport};
+use crate::engine::{Evaluator, restart_seed};
 use crate::error::{Error, Result, check_finite, try_zeroed};
 use crate::gradient::{Backprop, add_regularizer_gradient, check_xy, scaled_copies};
-use crate::network::Network;
+use crate::network::{Network, fill_uniform};
+use crate::optim::OptimizerState;
 use crate::rng::SeededRng;
 
 #[cfg(feature = "mpi")]
@@ -258,11 +265,13 @@ pub struct LocalData<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct DistributedConfig<'a> {
     /// The training settings; `batch_size` is the batch of each rank (the global batch is
-    /// `size` times that). `restarts` must be 0; `threads` is not used (one thread a rank).
+    /// `size` times that); `threads` is not used (one thread a rank), nor `optimizer` (the
+    /// update is a parameter of [`train_distributed`]).
     pub train: TrainConfig,
     /// Where rank 0 saves the model after every epoch whose weights it keeps (the best
-    /// validation epoch, or every epoch without validation rows); a failed save is an error
-    /// on every rank.
+    /// validation epoch, or every epoch without validation rows) when they beat the earlier
+    /// runs' best; with restarts, the kept network once more at the end when a later run wrote
+    /// the file last. A failed save is an error on every rank.
     pub checkpoint: Option<&'a Path>,
 }
 
@@ -287,13 +296,49 @@ pub fn sgd(weights: &mut [f32], mean_grad: &[f32], eta: f32) -> Result<()> {
     Ok(())
 }
 
-/// The buffers of one rank's training call, allocated once.
+/// How the global mean gradient changes the weights, for [`train_distributed`]: [`sgd`], a
+/// closure `|w: &mut [f32], g: &[f32], eta: f32| -> Result<()>` (with its argument types
+/// written out), or an [`OptimizerState`], whose state every run (the first and each restart)
+/// starts from zero, as in [`Network::train`]. It must be deterministic: every rank applies it
+/// to the same weights and gradient and must get the same bits.
+pub trait Update {
+    /// One step with the mean gradient `mean_grad` and the epoch's learning rate `eta` (the
+    /// configuration's rate after its schedule).
+    fn step(&mut self, weights: &mut [f32], mean_grad: &[f32], eta: f32) -> Result<()>;
+
+    /// Back to the start of a run, before its first step. A closure has nothing to reset (the
+    /// default): one that holds optimizer state keeps it across restarts.
+    fn reset(&mut self) {}
+}
+
+impl<F> Update for F
+where
+    F: FnMut(&mut [f32], &[f32], f32) -> Result<()>,
+{
+    fn step(&mut self, weights: &mut [f32], mean_grad: &[f32], eta: f32) -> Result<()> {
+        self(weights, mean_grad, eta)
+    }
+}
+
+impl Update for OptimizerState {
+    fn step(&mut self, weights: &mut [f32], mean_grad: &[f32], eta: f32) -> Result<()> {
+        OptimizerState::step(self, weights, mean_grad, eta)
+    }
+
+    fn reset(&mut self) {
+        OptimizerState::reset(self);
+    }
+}
+
+/// The buffers of one rank's training call, allocated once for all its runs.
 struct RankState {
     bp: Backprop,
     grad: Vec<f32>,
     order: Vec<usize>,
     snapshot: Vec<f32>,
     best: Vec<f32>,
+    /// The weights of the best run so far (empty without restarts).
+    kept: Vec<f32>,
     eval: Evaluator,
 }
 
@@ -305,12 +350,6 @@ fn check_local(
     cfg: &DistributedConfig,
 ) -> Result<(Option<(Vec<f32>, Vec<f32>)>, Option<(Vec<f32>, Vec<f32>)>)> {
     cfg.train.validate()?;
-    if cfg.train.restarts != 0 {
-        return Err(Error::InvalidArgument(format!(
-            "distributed training runs one network: restarts must be 0, got {}",
-            cfg.train.restarts
-        )));
-    }
     check_rows(net, data.x, data.y, "training")?;
     let scaled = scaled_copies(net, data.x, data.y)?;
     let scaled_val = match data.validation {
@@ -335,18 +374,25 @@ fn check_rows(net: &Network, x: &[f32], y: &[f32], what: &str) -> Result<usize> 
 /// own rows (`data`) and the same network, configuration and update.
 ///
 /// Each step, every rank takes the next `cfg.train.batch_size` rows of its shard (in its own
-/// order: [`Order::Sequential`], or a permutation or random pick seeded by the seed and the
-/// rank), sums their per-sample gradients into one buffer of D floats, and one in-place
-/// [`Collective::allreduce_sum`] adds the buffers of all ranks. Every rank then divides by the
-/// global batch size, adds the regularizer's gradient, and calls
-/// `update(weights, mean_gradient, learning_rate)`, which must be deterministic ([`sgd`], or
-/// an optimizer's step). An epoch has as many steps as the longest shard needs; a rank whose
-/// rows are used up adds zeros.
+/// order: [`Order::Sequential`], or a permutation or random pick seeded by the seed, the run
+/// and the rank), sums their per-sample gradients into one buffer of D floats, and one
+/// in-place [`Collective::allreduce_sum`] adds the buffers of all ranks. Every rank then
+/// divides by the global batch size, adds the regularizer's gradient, and applies `update`
+/// ([`Update`]: [`sgd`], an [`OptimizerState`], or a closure) with the epoch's learning rate
+/// (`cfg.train.schedule`). An epoch has as many steps as the longest shard needs; a rank
+/// whose rows are used up adds zeros.
 ///
 /// `E_in`, `E_val`, early stopping, the callback's decision to stop and the checkpoint come
 /// from values summed over ranks, so every rank takes the same decisions; `on_epoch` is
 /// called on every rank with the same values (write files from rank 0 only). The weights the
 /// network ends with are, as in [`Network::train`], those of the best validation epoch.
+///
+/// Restarts run as in [`Network::train`]: after the run from the given weights, each of the
+/// `cfg.train.restarts` runs re-initializes the weights uniformly in
+/// `[-init_range, init_range]` from a seed derived from `cfg.train.seed` and the run (the same
+/// on every rank, so the ranks keep identical weights) and resets `update`; the run with the
+/// lowest validation error (without validation rows: the lowest training error) is kept, and
+/// the report's `run` says which. A callback's stop ends the whole call.
 ///
 /// A bad configuration, data of the wrong shape or non-finite data on any rank, or networks
 /// that differ between ranks, make every rank return the same error (that of the lowest
@@ -362,14 +408,16 @@ fn check_rows(net: &Network, x: &[f32], y: &[f32], what: &str) -> Result<usize> 
 /// let mut net = Network::new(&[1, 3, 1], Output::Linear, 1, 0.5).unwrap();
 /// let cfg = DistributedConfig {
 ///     train: TrainConfig { learning_rate: 0.1, epochs: 200, batch_size: 8,
-///                          order: Order::Sequential, ..TrainConfig::default() },
+///                          order: Order::Sequential, restarts: 1, init_range: 0.5,
+///                          ..TrainConfig::default() },
 ///     checkpoint: None,
 /// };
 /// let data = LocalData { x: &x, y: &y, validation: None };
 /// let r = distributed::train_distributed(&mut net, data, &cfg, &SingleProcess,
 ///     distributed::sgd, |_, _| ControlFlow::Continue(())).unwrap();
 /// assert!(r.report.train_error < 1e-3);
-/// assert_eq!(r.steps, 200 * 8);
+/// assert!(r.report.run <= 1);
+/// assert_eq!(r.steps, 2 * 200 * 8);
 /// ```
 pub fn train_distributed<C, U, F>(
     net: &mut Network,
@@ -381,7 +429,7 @@ pub fn train_distributed<C, U, F>(
 ) -> Result<DistributedReport>
 where
     C: Collective + ?Sized,
-    U: FnMut(&mut [f32], &[f32], f32) -> Result<()>,
+    U: Update,
     F: FnMut(&EpochInfo, &Network) -> ControlFlow<()>,
 {
     let local = check_local(net, &data, cfg);
@@ -407,6 +455,7 @@ where
     let n_in = net.num_inputs();
     let rows = x.len() / n_in;
     let val_rows = val.map_or(0, |(vx, _)| vx.len() / n_in);
+    let restarts = cfg.train.restarts;
     let state = (|| -> Result<RankState> {
         let d = net.num_weights();
         let mut order = Vec::new();
@@ -420,6 +469,7 @@ where
             order,
             snapshot: try_zeroed(d, "the weight snapshot")?,
             best: try_zeroed(d, "the best weights")?,
+            kept: try_zeroed(if restarts > 0 { d } else { 0 }, "the best run's weights")?,
             eval: Evaluator::new(net, 1, usize::MAX)?,
         })
     })();
@@ -439,160 +489,279 @@ where
         return Err(Error::InvalidArgument("no rank holds training rows".into()));
     }
     let b = cfg.train.batch_size;
-    let steps_per_epoch = counts[..p]
-        .iter()
-        .map(|&n| (n as usize).div_ceil(b))
-        .max()
-        .unwrap_or(0);
-    let eta = cfg.train.learning_rate;
-    let reg = cfg.train.regularization;
-    let n_out = net.num_outputs();
-    let mut rng = SeededRng::new(cfg.train.seed, 2 * me as u64 + 1);
-    let mut history = Vec::new();
-    let mut best_val = f64::INFINITY;
-    let mut best_epoch = 0u32;
-    let mut since_best = 0u32;
+    let ctx = RunContext {
+        x,
+        y,
+        val,
+        counts: &counts[..p],
+        total_rows,
+        total_val,
+        steps_per_epoch: counts[..p]
+            .iter()
+            .map(|&n| (n as usize).div_ceil(b))
+            .max()
+            .unwrap_or(0),
+        cfg,
+    };
+    let score = |r: &TrainReport| {
+        if total_val > 0 {
+            r.validation_error
+        } else {
+            r.train_error
+        }
+    };
+    let mut totals = RunTotals::default();
+    let mut best: Option<TrainReport> = None;
     let mut stopped = false;
-    let mut steps = 0u64;
-    let (mut step_seconds, mut allreduce_seconds) = (0.0f64, 0.0f64);
-    for epoch in 1..=cfg.train.epochs {
-        st.snapshot.copy_from_slice(net.weights());
-        match cfg.train.order {
-            Order::Sequential => {}
-            Order::Shuffle => rng.shuffle(&mut st.order),
-            Order::RandomPick => {
-                for v in st.order.iter_mut() {
-                    *v = rng.below(rows);
-                }
-            }
+    for run in 0..=restarts {
+        if run > 0 {
+            fill_uniform(
+                net.weights_mut(),
+                restart_seed(cfg.train.seed, run),
+                cfg.train.init_range,
+            );
         }
-        let mut result = Ok(());
-        for s in 0..steps_per_epoch {
-            let t0 = Instant::now();
-            let lo = (s * b).min(rows);
-            let hi = (lo + b).min(rows);
-            st.grad.fill(0.0);
-            for &i in &st.order[lo..hi] {
-                let xr = &x[i * n_in..(i + 1) * n_in];
-                let yr = &y[i * n_out..(i + 1) * n_out];
-                st.bp.forward_output_delta(net, xr, yr);
-                st.bp.backward(net);
-                st.bp.accumulate(net, &mut st.grad, 1.0);
+        let best_score = best.as_ref().map_or(f64::INFINITY, score);
+        let report = ctx.run(
+            net,
+            &mut st,
+            collective,
+            &mut update,
+            &mut on_epoch,
+            run,
+            best_score,
+            &mut totals,
+        )?;
+        stopped = report.stopped_by_callback;
+        if best.is_none() || score(&report) < best_score {
+            if restarts > 0 {
+                st.kept.copy_from_slice(net.weights());
             }
-            let t1 = Instant::now();
-            collective.allreduce_sum(&mut st.grad);
-            allreduce_seconds += t1.elapsed().as_secs_f64();
-            let global_batch: u64 = counts[..p]
-                .iter()
-                .map(|&n| (n as usize).saturating_sub(s * b).min(b) as u64)
-                .sum();
-            let inv = 1.0 / global_batch as f32;
-            for g in &mut st.grad {
-                *g *= inv;
-            }
-            add_regularizer_gradient(net, &reg, &mut st.grad);
-            result = update(net.weights_mut(), &st.grad, eta);
-            steps += 1;
-            step_seconds += t0.elapsed().as_secs_f64();
-            if result.is_err() {
-                break;
-            }
+            best = Some(report);
         }
-        if let Err(e) = result {
-            net.weights_mut().copy_from_slice(&st.snapshot);
-            return Err(e);
+        if stopped {
+            break;
         }
-        // the error sums of this rank, then of all ranks
-        let finite = check_finite(net.weights(), "weights").is_ok();
-        let mut sums = [f64::NAN, 0.0];
-        if finite {
-            st.eval.load(net);
-            sums[0] = error_sum(&mut st.eval, net, x, y);
-            if let Some((vx, vy)) = val {
-                sums[1] = error_sum(&mut st.eval, net, vx, vy);
-            }
-        }
-        collective.allreduce_sum_f64(&mut sums);
-        if !collective.all_equal(fingerprint(net.weights())) {
-            net.weights_mut().copy_from_slice(&st.snapshot);
-            return Err(Error::Diverged(format!(
-                "the ranks hold different weights after epoch {epoch}: the allreduce did not \
-                 give every rank the same sums"
-            )));
-        }
-        let train_error = sums[0] / total_rows as f64;
-        if !train_error.is_finite() {
-            net.weights_mut().copy_from_slice(&st.snapshot);
-            return Err(Error::Diverged(format!(
-                "the loss or a weight became non-finite in epoch {epoch} (learning rate {eta}); \
-                 the network keeps the weights from before that epoch"
-            )));
-        }
-        let validation_error = if total_val > 0 {
-            sums[1] / total_val as f64
-        } else {
-            f64::NAN
-        };
-        let info = EpochInfo {
-            epoch,
-            train_error,
-            validation_error,
-        };
-        history.push(info);
-        let kept = if total_val > 0 {
-            if validation_error < best_val {
-                best_val = validation_error;
-                best_epoch = epoch;
-                since_best = 0;
-                st.best.copy_from_slice(net.weights());
-                true
-            } else {
-                since_best += 1;
-                false
-            }
-        } else {
-            best_epoch = epoch;
-            true
-        };
-        if let (Some(path), true) = (cfg.checkpoint, kept) {
+    }
+    if restarts > 0 {
+        net.weights_mut().copy_from_slice(&st.kept);
+        // a later, worse run may have written its epochs before it ended: the file ends with
+        // the kept network
+        if let Some(path) = cfg.checkpoint
+            && totals.saved != Some(fingerprint(net.weights()))
+        {
             let saved = if me == 0 { net.save(path) } else { Ok(()) };
             collective.agree(saved)?;
         }
-        let mut stop = [u64::from(on_epoch(&info, net).is_break())];
-        collective.allreduce_max(&mut stop);
-        if stop[0] != 0 {
-            stopped = true;
-            break;
-        }
-        if cfg.train.patience > 0 && since_best >= cfg.train.patience {
-            break;
-        }
     }
-    if total_val > 0 && best_epoch > 0 {
-        net.weights_mut().copy_from_slice(&st.best);
-    }
-    let epochs_run = history.len() as u32;
-    let h = if best_epoch > 0 {
-        history[best_epoch as usize - 1]
-    } else {
-        let h = history[history.len() - 1];
-        best_epoch = h.epoch;
-        h
-    };
+    let mut report = best.expect("at least one run");
+    report.stopped_by_callback = stopped;
     Ok(DistributedReport {
-        report: TrainReport {
+        report,
+        steps: totals.steps,
+        step_seconds: totals.step_seconds,
+        allreduce_seconds: totals.allreduce_seconds,
+    })
+}
+
+/// The data, counts and settings of a training call, the same for all its runs.
+struct RunContext<'a> {
+    x: &'a [f32],
+    y: &'a [f32],
+    val: Option<(&'a [f32], &'a [f32])>,
+    /// The training rows of every rank.
+    counts: &'a [u64],
+    total_rows: u64,
+    total_val: u64,
+    steps_per_epoch: usize,
+    cfg: &'a DistributedConfig<'a>,
+}
+
+/// What the runs of a training call add up: steps, times, and the fingerprint of the weights
+/// the checkpoint file holds.
+#[derive(Default)]
+struct RunTotals {
+    steps: u64,
+    step_seconds: f64,
+    allreduce_seconds: f64,
+    saved: Option<u64>,
+}
+
+impl RunContext<'_> {
+    /// One run of at most `epochs` epochs from the network's current weights. The checkpoint
+    /// is written for a kept epoch that beats `best_score`, the score of the earlier runs.
+    #[allow(clippy::too_many_arguments)]
+    fn run<C, U, F>(
+        &self,
+        net: &mut Network,
+        st: &mut RankState,
+        collective: &C,
+        update: &mut U,
+        on_epoch: &mut F,
+        run: u32,
+        best_score: f64,
+        totals: &mut RunTotals,
+    ) -> Result<TrainReport>
+    where
+        C: Collective + ?Sized,
+        U: Update,
+        F: FnMut(&EpochInfo, &Network) -> ControlFlow<()>,
+    {
+        let cfg = &self.cfg.train;
+        let (x, y, val) = (self.x, self.y, self.val);
+        let (p, me) = (collective.size(), collective.rank());
+        let b = cfg.batch_size;
+        let eta = cfg.learning_rate;
+        let reg = cfg.regularization;
+        let n_in = net.num_inputs();
+        let n_out = net.num_outputs();
+        let rows = st.order.len();
+        // run 0 draws from the streams 2 rank + 1; one rank draws as Network::train does
+        let mut rng = SeededRng::new(cfg.seed, 2 * (u64::from(run) * p as u64 + me as u64) + 1);
+        st.order.iter_mut().enumerate().for_each(|(i, v)| *v = i);
+        update.reset();
+        let mut history = Vec::new();
+        let mut best_val = f64::INFINITY;
+        let mut best_epoch = 0u32;
+        let mut since_best = 0u32;
+        let mut stopped = false;
+        for epoch in 1..=cfg.epochs {
+            st.snapshot.copy_from_slice(net.weights());
+            let rate = cfg.schedule.rate(eta, epoch - 1, cfg.epochs);
+            match cfg.order {
+                Order::Sequential => {}
+                Order::Shuffle => rng.shuffle(&mut st.order),
+                Order::RandomPick => {
+                    for v in st.order.iter_mut() {
+                        *v = rng.below(rows);
+                    }
+                }
+            }
+            let mut result = Ok(());
+            for s in 0..self.steps_per_epoch {
+                let t0 = Instant::now();
+                let lo = (s * b).min(rows);
+                let hi = (lo + b).min(rows);
+                st.grad.fill(0.0);
+                for &i in &st.order[lo..hi] {
+                    let xr = &x[i * n_in..(i + 1) * n_in];
+                    let yr = &y[i * n_out..(i + 1) * n_out];
+                    st.bp.forward_output_delta(net, xr, yr);
+                    st.bp.backward(net);
+                    st.bp.accumulate(net, &mut st.grad, 1.0);
+                }
+                let t1 = Instant::now();
+                collective.allreduce_sum(&mut st.grad);
+                totals.allreduce_seconds += t1.elapsed().as_secs_f64();
+                let global_batch: u64 = self
+                    .counts
+                    .iter()
+                    .map(|&n| (n as usize).saturating_sub(s * b).min(b) as u64)
+                    .sum();
+                let inv = 1.0 / global_batch as f32;
+                for g in &mut st.grad {
+                    *g *= inv;
+                }
+                add_regularizer_gradient(net, &reg, &mut st.grad);
+                result = update.step(net.weights_mut(), &st.grad, rate);
+                totals.steps += 1;
+                totals.step_seconds += t0.elapsed().as_secs_f64();
+                if result.is_err() {
+                    break;
+                }
+            }
+            if let Err(e) = result {
+                net.weights_mut().copy_from_slice(&st.snapshot);
+                return Err(e);
+            }
+            // the error sums of this rank, then of all ranks
+            let finite = check_finite(net.weights(), "weights").is_ok();
+            let mut sums = [f64::NAN, 0.0];
+            if finite {
+                st.eval.load(net);
+                sums[0] = error_sum(&mut st.eval, net, x, y);
+                if let Some((vx, vy)) = val {
+                    sums[1] = error_sum(&mut st.eval, net, vx, vy);
+                }
+            }
+            collective.allreduce_sum_f64(&mut sums);
+            if !collective.all_equal(fingerprint(net.weights())) {
+                net.weights_mut().copy_from_slice(&st.snapshot);
+                return Err(Error::Diverged(format!(
+                    "the ranks hold different weights after epoch {epoch}: the allreduce did \
+                     not give every rank the same sums"
+                )));
+            }
+            let train_error = sums[0] / self.total_rows as f64;
+            if !train_error.is_finite() {
+                net.weights_mut().copy_from_slice(&st.snapshot);
+                return Err(Error::Diverged(format!(
+                    "the loss or a weight became non-finite in epoch {epoch} (learning rate \
+                     {eta}); the network keeps the weights from before that epoch"
+                )));
+            }
+            let validation_error = if self.total_val > 0 {
+                sums[1] / self.total_val as f64
+            } else {
+                f64::NAN
+            };
+            let info = EpochInfo {
+                epoch,
+                train_error,
+                validation_error,
+            };
+            history.push(info);
+            let kept = if self.total_val > 0 {
+                if validation_error < best_val {
+                    best_val = validation_error;
+                    best_epoch = epoch;
+                    since_best = 0;
+                    st.best.copy_from_slice(net.weights());
+                    validation_error < best_score
+                } else {
+                    since_best += 1;
+                    false
+                }
+            } else {
+                best_epoch = epoch;
+                train_error < best_score
+            };
+            if let (Some(path), true) = (self.cfg.checkpoint, kept) {
+                let saved = if me == 0 { net.save(path) } else { Ok(()) };
+                collective.agree(saved)?;
+                totals.saved = Some(fingerprint(net.weights()));
+            }
+            let mut stop = [u64::from(on_epoch(&info, net).is_break())];
+            collective.allreduce_max(&mut stop);
+            if stop[0] != 0 {
+                stopped = true;
+                break;
+            }
+            if cfg.patience > 0 && since_best >= cfg.patience {
+                break;
+            }
+        }
+        if self.total_val > 0 && best_epoch > 0 {
+            net.weights_mut().copy_from_slice(&st.best);
+        }
+        let epochs_run = history.len() as u32;
+        let h = if best_epoch > 0 {
+            history[best_epoch as usize - 1]
+        } else {
+            let h = history[history.len() - 1];
+            best_epoch = h.epoch;
+            h
+        };
+        Ok(TrainReport {
             epochs_run,
             best_epoch,
             train_error: h.train_error,
             validation_error: h.validation_error,
             history,
-            run: 0,
+            run,
             stopped_by_callback: stopped,
-        },
-        steps,
-        step_seconds,
-        allreduce_seconds,
-    })
+        })
+    }
 }
 
 /// The summed (not mean) squared error of scaled rows, 0 for no rows.

@@ -41,3 +41,21 @@ fn seed_corpora_pass() {
     let n = replay(&root.join("fuzz/corpus"));
     assert!(n >= targets::TARGETS.len(), "only {n} corpus files");
 }
+
+/// The seeds written as `Network::to_onnx` writes them (tools/fuzz_seeds.py) are networks, so
+/// that fuzzing starts from graphs the importer takes, not only from refused ones.
+#[test]
+fn exported_onnx_seeds_load() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/onnx");
+    for (name, layers, scaled) in [
+        ("exported-2-3-1-tanh", &[2usize, 3, 1][..], false),
+        ("exported-2-1-scaled", &[2, 1][..], true),
+    ] {
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        let net = nnet::Network::from_onnx(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(net.layers(), layers, "{name}");
+        assert_eq!(net.scaling().is_some(), scaled, "{name}");
+        let target = net.scaling().and_then(|s| s.target_mean()).is_some();
+        assert_eq!(target, scaled, "{name}");
+    }
+}

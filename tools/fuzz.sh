@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 export RUSTC_BOOTSTRAP=1
 seconds=${FUZZ_SECONDS:-60}
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
-targets=(model_file checkpoint csv fann idx train_config)
+targets=(model_file checkpoint csv fann idx train_config onnx)
 cargo fuzz build
 for t in "${targets[@]}"; do
   printf '\n=== fuzz %s for %ss\n' "$t" "$seconds"

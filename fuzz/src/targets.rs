@@ -14,13 +14,14 @@ use nnet::checkpoint::Checkpoint;
 use nnet::data::{CsvOptions, TargetEncoding, parse_csv, parse_fann, parse_idx};
 
 /// The names of the targets, as in fuzz/Cargo.toml and the corpus directories.
-pub const TARGETS: [&str; 6] = [
+pub const TARGETS: [&str; 7] = [
     "model_file",
     "checkpoint",
     "csv",
     "fann",
     "idx",
     "train_config",
+    "onnx",
 ];
 
 /// Runs target `name` on `data`; `false` for an unknown name.
@@ -32,6 +33,7 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "fann" => fann(data),
         "idx" => idx(data),
         "train_config" => train_config(data),
+        "onnx" => onnx(data),
         _ => return false,
     }
     true
@@ -46,6 +48,33 @@ pub fn model_file(data: &[u8]) {
         let y = net.predict(&x).expect("a loaded model predicts");
         assert_eq!(y.len(), net.num_outputs());
     }
+}
+
+/// ONNX bytes: a network or an error; a network that loads predicts two rows, and its own
+/// export reads back as the same network (layers, output, weight bits, standardization).
+pub fn onnx(data: &[u8]) {
+    let Ok(net) = Network::from_onnx(data) else {
+        return;
+    };
+    let x: Vec<f32> = (0..2 * net.num_inputs())
+        .map(|i| (i % 5) as f32 * 0.5 - 1.0)
+        .collect();
+    let y = net.predict(&x).expect("an imported network predicts");
+    assert_eq!(y.len(), 2 * net.num_outputs());
+    let back = Network::from_onnx(&net.to_onnx()).expect("an imported network exports");
+    assert_eq!(back.layers(), net.layers());
+    assert_eq!(back.output(), net.output());
+    let bits = |n: &Network| n.weights().iter().map(|w| w.to_bits()).collect::<Vec<_>>();
+    assert_eq!(
+        bits(&back),
+        bits(&net),
+        "the exported weights read back differently"
+    );
+    assert_eq!(
+        back.scaling(),
+        net.scaling(),
+        "the standardization does not survive the export"
+    );
 }
 
 /// A checkpoint file: loads or fails; what loads saves back to the same bytes.

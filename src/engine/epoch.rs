@@ -17,7 +17,7 @@ use crate::optim::{Optimizer, OptimizerState};
 use crate::rng::SeededRng;
 
 /// The seed of restart `run`'s initialization.
-fn restart_seed(seed: u64, run: u32) -> u64 {
+pub(crate) fn restart_seed(seed: u64, run: u32) -> u64 {
     seed ^ (0xA076_1D64_78BD_642F_u64.wrapping_mul(run as u64 + 1))
 }
 

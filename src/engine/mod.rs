@@ -26,6 +26,7 @@ mod update;
 pub use config::{EpochInfo, Order, TrainConfig, TrainReport};
 pub use plan::{TrainPath, TrainPlan};
 
+pub(crate) use epoch::restart_seed;
 pub(crate) use evaluate::Evaluator;
 
 use crate::error::{Error, Result};

@@ -10,9 +10,12 @@
 //!
 //! Weights and constants come from graph initializers or `Constant` nodes, float32, in
 //! `float_data` or `raw_data`. Standardization constants have one value per feature or one
-//! value for all.
+//! value for all. Every layer has a weight matrix of its own: a graph whose layers share one
+//! `B` tensor is refused, so the network that a model makes is never larger than the model's
+//! own bytes (a small file that names one matrix in many layers would otherwise expand to an
+//! arbitrarily large network).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::proto::{
     ATTRIBUTE_FLOAT, ATTRIBUTE_INT, ATTRIBUTE_TENSOR, AttributeProto, DATA_TYPE_FLOAT,
@@ -143,6 +146,8 @@ struct Reader<'a> {
     constants: HashMap<&'a str, &'a TensorProto>,
     /// Constants produced by `Constant` nodes.
     node_constants: HashMap<&'a str, &'a TensorProto>,
+    /// The weight matrices that layers read so far (by address: a name can be shadowed).
+    used_weights: HashSet<*const TensorProto>,
     stage: Stage,
     layers: Vec<Layer>,
     /// The last layer came from a `MatMul` whose bias an `Add` may still give.
@@ -154,18 +159,28 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    fn constant(&self, name: &str) -> std::result::Result<Constant, String> {
-        let t = self
-            .node_constants
+    fn tensor(&self, name: &str) -> std::result::Result<&'a TensorProto, String> {
+        self.node_constants
             .get(name)
             .or_else(|| self.constants.get(name))
-            .ok_or_else(|| format!("\"{name}\" is neither the current tensor nor a constant"))?;
-        decode_tensor(t)
+            .copied()
+            .ok_or_else(|| format!("\"{name}\" is neither the current tensor nor a constant"))
     }
 
-    /// `B` of a layer as `rows x cols`, transposed when `trans_b`.
-    fn matrix(&self, name: &str, trans_b: bool) -> std::result::Result<Constant, String> {
-        let c = self.constant(name)?;
+    fn constant(&self, name: &str) -> std::result::Result<Constant, String> {
+        decode_tensor(self.tensor(name)?)
+    }
+
+    /// `B` of a layer as `rows x cols`, transposed when `trans_b`; refused when an earlier
+    /// layer read the same tensor.
+    fn matrix(&mut self, name: &str, trans_b: bool) -> std::result::Result<Constant, String> {
+        let t = self.tensor(name)?;
+        if !self.used_weights.insert(std::ptr::from_ref(t)) {
+            return Err(format!(
+                "reads the weight \"{name}\" of an earlier layer (every layer needs its own)"
+            ));
+        }
+        let c = decode_tensor(t)?;
         let [r, k] = c.dims[..] else {
             return Err(format!(
                 "the weight \"{name}\" has shape {:?} (expected 2 dimensions)",
@@ -464,6 +479,7 @@ pub(crate) fn network_of(model: &ModelProto) -> Result<Network> {
     let mut r = Reader {
         constants,
         node_constants: HashMap::new(),
+        used_weights: HashSet::new(),
         stage: Stage::Input,
         layers: Vec::new(),
         bias_open: false,
@@ -562,4 +578,27 @@ pub(crate) fn network_of(model: &ModelProto) -> Result<Network> {
         net.set_scaling(Some(scaling))?;
     }
     Ok(net)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::export::model_of;
+    use super::*;
+
+    /// A graph whose second layer reads the first layer's matrix is refused, with the node.
+    #[test]
+    fn a_shared_weight_matrix_is_refused() {
+        let net = Network::new(&[2, 2, 2, 2], Output::Linear, 3, 0.5).unwrap();
+        let mut model = model_of(&net);
+        assert!(network_of(&model).is_ok());
+        let graph = model.graph.as_mut().unwrap();
+        let gemm2 = graph.node.iter_mut().find(|n| n.name == "gemm2").unwrap();
+        gemm2.input[1] = "W1".into();
+        match network_of(&model) {
+            Err(Error::Format(m)) => {
+                assert!(m.contains("\"gemm2\"") && m.contains("\"W1\""), "{m}")
+            }
+            r => panic!("a shared matrix gives {:?}", r.map(|n| n.layers().to_vec())),
+        }
+    }
 }

@@ -8,7 +8,10 @@ use std::ops::ControlFlow;
 use nnet::distributed::{
     self, Collective, DistributedConfig, DistributedReport, LocalData, Shard, fingerprint,
 };
-use nnet::{Error, Network, Order, Output, Regularization, TrainConfig};
+use nnet::{
+    EpochInfo, Error, Network, Optimizer, OptimizerState, Order, Output, Regularization, Schedule,
+    TrainConfig,
+};
 
 /// Rows of the training and the validation set (divisible by 1, 2 and 4 ranks).
 pub const ROWS: usize = 96;
@@ -127,6 +130,10 @@ pub fn run_all(c: &dyn Collective) {
     different_weights_are_refused(c);
     one_rank_stopping_stops_all(c);
     checkpoint_is_written_by_rank_0(c);
+    restarts_equal_single_process(c, None, true);
+    restarts_equal_single_process(c, None, false);
+    restarts_equal_single_process(c, Some(Optimizer::momentum()), true);
+    restarts_stop_on_a_callback(c);
 }
 
 fn identical_and_repeatable(c: &dyn Collective) {
@@ -379,4 +386,207 @@ fn checkpoint_is_written_by_rank_0(c: &dyn Collective) {
         c,
         "rank 0 writes the checkpoint; its failure is an error on every rank",
     );
+}
+
+/// A fresh checkpoint path, the same on every rank (rank 0's).
+fn checkpoint_path(c: &dyn Collective, what: &str) -> std::path::PathBuf {
+    static GROUPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut group = [0u8; 8];
+    if c.rank() == 0 {
+        group = GROUPS
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .to_le_bytes();
+    }
+    c.broadcast(0, &mut group);
+    std::env::temp_dir().join(format!(
+        "nnet-{what}-{}-{}-{}.nnet",
+        c.size(),
+        std::process::id(),
+        u64::from_le_bytes(group)
+    ))
+}
+
+/// The restart settings of the restart checks: 3 runs of at most 4 epochs, early stopping
+/// after 2 epochs without a better validation error, a step schedule.
+fn restart_config(optimizer: Option<Optimizer>) -> TrainConfig {
+    TrainConfig {
+        restarts: 2,
+        init_range: 0.5,
+        seed: 5,
+        patience: 2,
+        schedule: Schedule::Step {
+            gamma: 0.5,
+            every: 2,
+        },
+        optimizer: optimizer.unwrap_or(Optimizer::Sgd),
+        ..config(4, Regularization::none())
+    }
+}
+
+/// Restarts: every run re-initializes identically on every rank (the weights agree bit for
+/// bit after every epoch of every run), the optimizer state starts over, and the kept run, its
+/// report and every epoch of every run agree with one process over the same global batches;
+/// with one rank and plain SGD bit for bit. Rank 0's checkpoint ends as the kept network.
+fn restarts_equal_single_process(
+    c: &dyn Collective,
+    optimizer: Option<Optimizer>,
+    with_validation: bool,
+) {
+    let cfg = restart_config(optimizer);
+    let (x, y) = data(ROWS, 1);
+    let (vx, vy) = data(VAL_ROWS, 2);
+    let shard = Shard::of(c, ROWS).unwrap();
+    let vshard = Shard::of(c, VAL_ROWS).unwrap();
+    let local = LocalData {
+        x: shard.slice(&x, LAYERS[0]).unwrap(),
+        y: shard.slice(&y, LAYERS[2]).unwrap(),
+        validation: with_validation.then(|| {
+            (
+                vshard.slice(&vx, LAYERS[0]).unwrap(),
+                vshard.slice(&vy, LAYERS[2]).unwrap(),
+            )
+        }),
+    };
+    let path = checkpoint_path(c, "restarts");
+    let dcfg = DistributedConfig {
+        train: cfg,
+        checkpoint: Some(&path),
+    };
+    let mut dist = network();
+    let mut seen: Vec<EpochInfo> = Vec::new();
+    let mut on_epoch = |info: &EpochInfo, net: &Network| {
+        seen.push(*info);
+        assert!(
+            c.all_equal(fingerprint(net.weights())),
+            "weights differ between ranks after epoch {} of run {}",
+            info.epoch,
+            seen.iter().filter(|e| e.epoch == 1).count() - 1
+        );
+        ControlFlow::Continue(())
+    };
+    let report = match optimizer {
+        None => distributed::train_distributed(
+            &mut dist,
+            local,
+            &dcfg,
+            c,
+            distributed::sgd,
+            &mut on_epoch,
+        ),
+        Some(o) => distributed::train_distributed(
+            &mut dist,
+            local,
+            &dcfg,
+            c,
+            OptimizerState::for_network(o, &network()).unwrap(),
+            &mut on_epoch,
+        ),
+    }
+    .unwrap()
+    .report;
+    assert!(c.all_equal(fingerprint(dist.weights())));
+    if c.rank() == 0 {
+        let saved = Network::load(&path).unwrap();
+        assert_eq!(
+            saved.weights(),
+            dist.weights(),
+            "the checkpoint is the kept run"
+        );
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    let order = shard.global_order(LOCAL_BATCH);
+    let xs = gather(&x, LAYERS[0], &order);
+    let ys = gather(&y, LAYERS[2], &order);
+    let one = TrainConfig {
+        batch_size: LOCAL_BATCH * c.size(),
+        threads: 1,
+        ..cfg
+    };
+    let mut single = network();
+    let mut single_seen: Vec<EpochInfo> = Vec::new();
+    let val = with_validation.then_some((&vx[..], &vy[..]));
+    let r = single
+        .train_with_callback(&one, &xs, &ys, val, |info| {
+            single_seen.push(*info);
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    let what = format!("{optimizer:?}, validation {with_validation}");
+    assert_eq!(report.run, r.run, "{what}");
+    assert_eq!(report.epochs_run, r.epochs_run, "{what}");
+    assert_eq!(report.best_epoch, r.best_epoch, "{what}");
+    assert_eq!(seen.len(), single_seen.len(), "{what}: epochs of all runs");
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-5 * b.abs() || (a.is_nan() && b.is_nan());
+    for (a, b) in seen.iter().zip(&single_seen) {
+        assert_eq!(a.epoch, b.epoch, "{what}");
+        assert!(close(a.train_error, b.train_error), "{what}: {a:?} {b:?}");
+        assert!(
+            close(a.validation_error, b.validation_error),
+            "{what}: {a:?} {b:?}"
+        );
+    }
+    let d = rel_diff(dist.weights(), single.weights());
+    assert!(d < 1e-5, "{what}: relative difference {d} to one process");
+    if c.size() == 1 && optimizer.is_none() {
+        assert_eq!(dist.weights(), single.weights(), "{what}: one rank");
+        let bits = |h: &[EpochInfo]| -> Vec<(u32, u64, u64)> {
+            h.iter()
+                .map(|e| {
+                    (
+                        e.epoch,
+                        e.train_error.to_bits(),
+                        e.validation_error.to_bits(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(bits(&seen), bits(&single_seen), "{what}: one rank");
+    }
+    // the runs start from different weights
+    let firsts: Vec<f64> = seen
+        .iter()
+        .filter(|e| e.epoch == 1)
+        .map(|e| e.train_error)
+        .collect();
+    assert_eq!(firsts.len(), 3, "{what}: three runs");
+    assert!(firsts[0] != firsts[1] && firsts[1] != firsts[2], "{what}");
+    say(
+        c,
+        &format!(
+            "restarts ({what}): kept run {} of 3, equal to one process to {d:.1e}, every \
+             epoch of every run",
+            report.run
+        ),
+    );
+}
+
+/// A callback's stop in the first run ends the whole call (no restart runs).
+fn restarts_stop_on_a_callback(c: &dyn Collective) {
+    let (x, y) = data(ROWS, 1);
+    let shard = Shard::of(c, ROWS).unwrap();
+    let local = LocalData {
+        x: shard.slice(&x, LAYERS[0]).unwrap(),
+        y: shard.slice(&y, LAYERS[2]).unwrap(),
+        validation: None,
+    };
+    let dcfg = DistributedConfig {
+        train: restart_config(None),
+        checkpoint: None,
+    };
+    let mut net = network();
+    let mut calls = 0;
+    let r = distributed::train_distributed(&mut net, local, &dcfg, c, distributed::sgd, |_, _| {
+        calls += 1;
+        if calls == 2 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })
+    .unwrap();
+    assert_eq!(calls, 2);
+    assert_eq!((r.report.run, r.report.epochs_run), (0, 2));
+    assert!(r.report.stopped_by_callback);
+    say(c, "restarts: a callback's stop ends every run");
 }
