@@ -255,7 +255,7 @@ pub struct LocalData<'a> {
 }
 
 /// Settings of [`train_distributed`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct DistributedConfig<'a> {
     /// The training settings; `batch_size` is the batch of each rank (the global batch is
     /// `size` times that). `restarts` must be 0; `threads` is not used (one thread a rank).
@@ -310,6 +310,13 @@ fn check_local(
             "distributed training runs one network: restarts must be 0, got {}",
             cfg.train.restarts
         )));
+    }
+    if cfg.train.checkpoint.is_some() {
+        return Err(Error::InvalidArgument(
+            "distributed training does not write the engine's checkpoints: set \
+             DistributedConfig::checkpoint, not TrainConfig::checkpoint"
+                .into(),
+        ));
     }
     check_rows(net, data.x, data.y, "training")?;
     let scaled = scaled_copies(net, data.x, data.y)?;

@@ -350,7 +350,7 @@ fn restart_runs_equal_fresh_runs_from_their_initialization() {
         net.train_with_callback(
             &TrainConfig {
                 restarts: 1,
-                ..base
+                ..base.clone()
             },
             &x,
             &y,
@@ -379,7 +379,7 @@ fn restart_runs_equal_fresh_runs_from_their_initialization() {
                 &TrainConfig {
                     restarts: 1,
                     epochs: 1,
-                    ..base
+                    ..base.clone()
                 },
                 &x,
                 &y,

@@ -98,7 +98,7 @@ fn train_shards(
     };
     let mut net = network();
     let dcfg = DistributedConfig {
-        train: *cfg,
+        train: cfg.clone(),
         checkpoint: None,
     };
     let mut epochs_seen = 0;
