@@ -416,13 +416,11 @@ impl Checkpoint {
     }
 
     /// Stores a generator's state (its key and stream position) as a bytes field.
-    #[cfg_attr(not(test), allow(dead_code))] // the resumable training engine's
     pub(crate) fn put_rng(&mut self, name: &str, rng: &SeededRng) -> Result<()> {
         self.put_bytes(name, &rng.state().to_bytes())
     }
 
     /// A generator that continues the stream saved by [`Checkpoint::put_rng`].
-    #[cfg_attr(not(test), allow(dead_code))] // the resumable training engine's
     pub(crate) fn get_rng(&self, name: &str) -> Result<SeededRng> {
         let b = self.get_bytes(name)?;
         let bad = || {

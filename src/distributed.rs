@@ -262,7 +262,7 @@ pub struct LocalData<'a> {
 }
 
 /// Settings of [`train_distributed`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct DistributedConfig<'a> {
     /// The training settings; `batch_size` is the batch of each rank (the global batch is
     /// `size` times that); `threads` is not used (one thread a rank), nor `optimizer` (the
@@ -350,6 +350,13 @@ fn check_local(
     cfg: &DistributedConfig,
 ) -> Result<(Option<(Vec<f32>, Vec<f32>)>, Option<(Vec<f32>, Vec<f32>)>)> {
     cfg.train.validate()?;
+    if cfg.train.checkpoint.is_some() {
+        return Err(Error::InvalidArgument(
+            "distributed training does not write the engine's checkpoints: set \
+             DistributedConfig::checkpoint, not TrainConfig::checkpoint"
+                .into(),
+        ));
+    }
     check_rows(net, data.x, data.y, "training")?;
     let scaled = scaled_copies(net, data.x, data.y)?;
     let scaled_val = match data.validation {

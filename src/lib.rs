@@ -47,7 +47,7 @@ mod rng;
 mod scaling;
 
 pub use data::Dataset;
-pub use engine::{EpochInfo, Order, TrainConfig, TrainPath, TrainPlan, TrainReport};
+pub use engine::{Checkpointing, EpochInfo, Order, TrainConfig, TrainPath, TrainPlan, TrainReport};
 pub use error::{Error, Result};
 pub use kernels::{Isa, Kernels};
 pub use network::{Network, Output};

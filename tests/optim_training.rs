@@ -414,7 +414,7 @@ fn the_matrix_product_path_restarts_with_a_fresh_state() {
         let single = history(&base);
         let two = history(&TrainConfig {
             restarts: 1,
-            ..base
+            ..base.clone()
         });
         let one_epoch = history(&TrainConfig {
             restarts: 1,
@@ -538,7 +538,7 @@ fn restart_runs_equal_fresh_runs_from_their_initialization() {
         net.train_with_callback(
             &TrainConfig {
                 restarts: 1,
-                ..base
+                ..base.clone()
             },
             &x,
             &y,
@@ -567,7 +567,7 @@ fn restart_runs_equal_fresh_runs_from_their_initialization() {
                 &TrainConfig {
                     restarts: 1,
                     epochs: 1,
-                    ..base
+                    ..base.clone()
                 },
                 &x,
                 &y,

@@ -186,7 +186,10 @@ fn cases() -> Vec<Case> {
                             let hs: Vec<u64> = [1, 2, 3]
                                 .iter()
                                 .map(|&t| {
-                                    let cfg = TrainConfig { threads: t, ..cfg };
+                                    let cfg = TrainConfig {
+                                        threads: t,
+                                        ..cfg.clone()
+                                    };
                                     train_hash(k, shape_ref, &d, &cfg, false)
                                 })
                                 .collect();
@@ -220,8 +223,26 @@ fn cases() -> Vec<Case> {
             out.push((
                 name,
                 Box::new(move |k| {
-                    let a = train_hash(k, shape_ref, &d, &TrainConfig { threads: 1, ..cfg }, true);
-                    let b = train_hash(k, shape_ref, &d, &TrainConfig { threads: 2, ..cfg }, true);
+                    let a = train_hash(
+                        k,
+                        shape_ref,
+                        &d,
+                        &TrainConfig {
+                            threads: 1,
+                            ..cfg.clone()
+                        },
+                        true,
+                    );
+                    let b = train_hash(
+                        k,
+                        shape_ref,
+                        &d,
+                        &TrainConfig {
+                            threads: 2,
+                            ..cfg.clone()
+                        },
+                        true,
+                    );
                     assert_eq!(a, b, "{}: depends on the thread count", shape_ref.name);
                     a
                 }),

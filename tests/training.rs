@@ -57,7 +57,7 @@ fn weights_after(start: &Network, cfg: &TrainConfig, d: &Data, epochs: u32) -> V
         epochs,
         patience: 0,
         restarts: 0,
-        ..*cfg
+        ..cfg.clone()
     };
     net.train(&cfg, &d.x, &d.y, None).unwrap();
     net.weights().to_vec()
@@ -167,7 +167,10 @@ fn patience_stops_after_that_many_epochs_without_improvement() {
         let mut net = start();
         let report = net
             .train(
-                &TrainConfig { patience, ..cfg },
+                &TrainConfig {
+                    patience,
+                    ..cfg.clone()
+                },
                 &d.x,
                 &d.y,
                 Some((&d.vx, &d.vy)),
@@ -239,7 +242,10 @@ fn restarts_keep_the_run_with_the_lowest_validation_error() {
         };
         let report = net
             .train(
-                &TrainConfig { restarts: 0, ..cfg },
+                &TrainConfig {
+                    restarts: 0,
+                    ..cfg.clone()
+                },
                 &d.x,
                 &d.y,
                 Some((&d.vx, &d.vy)),
@@ -296,7 +302,15 @@ fn restarts_without_validation_keep_the_lowest_training_error() {
             .unwrap()
         };
         let r = net
-            .train(&TrainConfig { restarts: 0, ..cfg }, &d.x, &d.y, None)
+            .train(
+                &TrainConfig {
+                    restarts: 0,
+                    ..cfg.clone()
+                },
+                &d.x,
+                &d.y,
+                None,
+            )
             .unwrap();
         if r.train_error < best.0 {
             best = (r.train_error, run, net.weights().to_vec());
@@ -415,7 +429,7 @@ fn the_same_seed_gives_bitwise_identical_weights() {
                         &TrainConfig {
                             threads,
                             seed,
-                            ..cfg
+                            ..cfg.clone()
                         },
                         &d.x,
                         &d.y,

@@ -31,7 +31,7 @@ pub fn train_epochs(
             restarts: 0,
             // a new sample order every epoch
             seed: cfg.seed.wrapping_mul(1_000_003).wrapping_add(epoch as u64),
-            ..*cfg
+            ..cfg.clone()
         };
         let r = net.train(&one, train.inputs(), train.targets(), Some(val.as_pair()))?;
         let info = EpochInfo {

@@ -116,6 +116,7 @@ impl NnetTrainConfig {
             }
             .convert()?,
             schedule: self.schedule.convert(self.learning_rate)?,
+            checkpoint: None,
         };
         cfg.validate()?;
         Ok(cfg)

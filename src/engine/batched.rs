@@ -27,6 +27,7 @@ use crate::error::{Error, Result, try_zeroed};
 use crate::kernels::delta;
 use crate::kernels::gemm::{GemmScratch, MatMut, MatRef, Operand};
 use crate::network::{Network, Output};
+use crate::optim::OptimizerState;
 use crate::regularization::Regularization;
 
 /// Rows per chunk of a batch: the unit of parallel work, fixed (never derived from the thread
@@ -695,6 +696,10 @@ impl Step for Gemm {
         if let Some(o) = &mut self.optimizer {
             o.state.reset();
         }
+    }
+
+    fn optimizer_state_mut(&mut self) -> Option<&mut OptimizerState> {
+        self.optimizer.as_mut().map(|o| &mut o.state)
     }
 
     fn step(&mut self, net: &mut Network, sets: &Sets, rows: &[usize]) -> f64 {

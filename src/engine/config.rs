@@ -1,5 +1,7 @@
 //! The settings of a training call and what it reports.
 
+use std::path::PathBuf;
+
 use crate::error::{Error, Result};
 use crate::optim::{Optimizer, Schedule};
 use crate::regularization::Regularization;
@@ -29,7 +31,7 @@ pub enum Order {
 /// };
 /// assert!(cfg.validate().is_ok());
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TrainConfig {
     /// The step size eta; finite and > 0. Default 0.01.
     pub learning_rate: f32,
@@ -60,6 +62,42 @@ pub struct TrainConfig {
     pub optimizer: Optimizer,
     /// The learning rate of each epoch from `learning_rate`. Default [`Schedule::Constant`].
     pub schedule: Schedule,
+    /// Where and how often training writes a checkpoint (SPEC section 7), from which
+    /// [`Network::resume`](crate::Network::resume) continues a run that was stopped or
+    /// killed. Default none.
+    pub checkpoint: Option<Checkpointing>,
+}
+
+/// The checkpoints of a training run ([`TrainConfig::checkpoint`]): the file, replaced
+/// atomically at the end of every `every`-th epoch of every run, at the end of each run
+/// (so a kill after the last epoch still resumes to the same result) and at the epoch where
+/// the callback stops training.
+///
+/// ```
+/// use nnet::{Checkpointing, TrainConfig};
+/// let cfg = TrainConfig {
+///     checkpoint: Some(Checkpointing::every_epoch(std::env::temp_dir().join("run.ckpt"))),
+///     ..TrainConfig::default()
+/// };
+/// assert!(cfg.validate().is_ok());
+/// assert_eq!(cfg.checkpoint.unwrap().every, 1);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpointing {
+    /// The checkpoint file; its directory must exist.
+    pub path: PathBuf,
+    /// Epochs between checkpoints; >= 1.
+    pub every: u32,
+}
+
+impl Checkpointing {
+    /// A checkpoint at `path` after every epoch.
+    pub fn every_epoch(path: impl Into<PathBuf>) -> Checkpointing {
+        Checkpointing {
+            path: path.into(),
+            every: 1,
+        }
+    }
 }
 
 impl Default for TrainConfig {
@@ -77,6 +115,7 @@ impl Default for TrainConfig {
             threads: 0,
             optimizer: Optimizer::Sgd,
             schedule: Schedule::Constant,
+            checkpoint: None,
         }
     }
 }
@@ -84,8 +123,21 @@ impl Default for TrainConfig {
 impl TrainConfig {
     /// Errors on a learning rate that is not finite and > 0, zero epochs or batch size, a bad
     /// regularizer, a negative or non-finite init range, or a bad optimizer or schedule
-    /// parameter ([`Optimizer::validate`], [`Schedule::validate`]).
+    /// parameter ([`Optimizer::validate`], [`Schedule::validate`]), or a checkpoint interval
+    /// of 0 or an empty checkpoint path.
     pub fn validate(&self) -> Result<()> {
+        if let Some(c) = &self.checkpoint {
+            if c.every == 0 {
+                return Err(Error::InvalidArgument(
+                    "the checkpoint interval must be >= 1 epoch, got 0".into(),
+                ));
+            }
+            if c.path.as_os_str().is_empty() {
+                return Err(Error::InvalidArgument(
+                    "the checkpoint path is empty".into(),
+                ));
+            }
+        }
         if !self.learning_rate.is_finite() || self.learning_rate <= 0.0 {
             return Err(Error::InvalidArgument(format!(
                 "learning rate must be finite and > 0, got {}",

@@ -1,5 +1,5 @@
 //! The epoch loop, written once over [`Step`]: the sample order, the per-epoch evaluation,
-//! divergence, early stopping, the callback, restarts and the report.
+//! divergence, early stopping, the callback, restarts, checkpoints and the report.
 
 use std::ops::ControlFlow;
 
@@ -9,8 +9,10 @@ use super::batched::Gemm;
 use super::config::{EpochInfo, Order, TrainConfig, TrainReport};
 use super::evaluate::Evaluator;
 use super::plan::{TrainPath, build_pool};
+use super::resume::{Restored, Saver, put_history, put_report, restore};
 use super::step::{Accumulated, FusedSgd, PerSample, Sets, Step};
 use super::update::{Sgd, Stateful};
+use crate::checkpoint::Checkpoint;
 use crate::error::{Error, Result, try_zeroed};
 use crate::network::{Network, fill_uniform};
 use crate::optim::{Optimizer, OptimizerState};
@@ -47,6 +49,25 @@ fn make_step(
     })
 }
 
+/// The position within one run: what its next epoch depends on besides the weights, the
+/// order, the best weights and the optimizer state (held by the [`Trainer`]).
+struct RunState {
+    run: u32,
+    /// Epochs done.
+    epoch: u32,
+    rng: SeededRng,
+    history: Vec<EpochInfo>,
+    best_val: f64,
+    best_epoch: u32,
+    since_best: u32,
+}
+
+/// The best run so far of a training call with its weights (kept only with restarts).
+struct Kept {
+    weights: Vec<f32>,
+    report: Option<TrainReport>,
+}
+
 /// The buffers of one training call, allocated once for all its runs.
 struct Trainer {
     step: Box<dyn Step + Send>,
@@ -79,35 +100,77 @@ impl Trainer {
         })
     }
 
-    /// One run of at most `cfg.epochs` epochs from the network's current weights.
+    /// The start of run `run`: the order in row order, the optimizer state zero.
+    fn begin(&mut self, cfg: &TrainConfig, run: u32) -> RunState {
+        self.order.iter_mut().enumerate().for_each(|(i, v)| *v = i);
+        self.step.reset();
+        RunState {
+            run,
+            epoch: 0,
+            rng: SeededRng::new(cfg.seed, 2 * run as u64 + 1),
+            history: Vec::new(),
+            best_val: f64::INFINITY,
+            best_epoch: 0,
+            since_best: 0,
+        }
+    }
+
+    /// Writes the checkpoint of run `state.run` after `state.epoch` epochs.
+    fn save_running(
+        &mut self,
+        saver: &Saver,
+        net: &Network,
+        state: &RunState,
+        kept: &Kept,
+    ) -> Result<()> {
+        let mut c = saver.identity.clone();
+        c.put_str("phase", "running")?;
+        c.put_u64("run", u64::from(state.run))?;
+        c.put_u64("epoch", u64::from(state.epoch))?;
+        c.put_f32s("weights", net.weights())?;
+        put_kept(&mut c, kept)?;
+        let order: Vec<u64> = self.order.iter().map(|&i| i as u64).collect();
+        c.put_u64s("order", &order)?;
+        c.put_rng("order_rng", &state.rng)?;
+        put_history(&mut c, "", &state.history)?;
+        c.put_f64("best_validation_error", state.best_val)?;
+        c.put_u64("best_epoch", u64::from(state.best_epoch))?;
+        c.put_u64("since_best", u64::from(state.since_best))?;
+        c.put_f32s("best_weights", &self.best)?;
+        if let Some(o) = self.step.optimizer_state_mut() {
+            let (t, s1, s2) = o.raw();
+            c.put_u64("optimizer_t", t)?;
+            c.put_f32s("optimizer_s1", s1)?;
+            c.put_f32s("optimizer_s2", s2)?;
+        }
+        c.save(&saver.path)
+    }
+
+    /// The rest of a run of at most `cfg.epochs` epochs from the network's current weights
+    /// and `state`. Returns the run's report and whether the run ended by itself (all
+    /// epochs, or early stopping), as opposed to being stopped by the callback.
     fn run(
         &mut self,
         net: &mut Network,
         sets: &Sets,
         cfg: &TrainConfig,
-        run: u32,
-        on_epoch: &mut dyn FnMut(&EpochInfo) -> ControlFlow<()>,
-    ) -> Result<TrainReport> {
+        mut state: RunState,
+        ctx: &mut Context,
+    ) -> Result<(TrainReport, bool)> {
         let rows = self.order.len();
         let eta = cfg.learning_rate;
-        let mut rng = SeededRng::new(cfg.seed, 2 * run as u64 + 1);
-        self.order.iter_mut().enumerate().for_each(|(i, v)| *v = i);
-        let mut history = Vec::new();
-        let mut best_val = f64::INFINITY;
-        let mut best_epoch = 0u32;
-        let mut since_best = 0u32;
         let mut stopped = false;
-        self.step.reset();
-        for epoch in 1..=cfg.epochs {
+        let mut ended = false;
+        for epoch in state.epoch + 1..=cfg.epochs {
             self.snapshot.copy_from_slice(net.weights());
             let rate = cfg.schedule.rate(eta, epoch - 1, cfg.epochs);
             self.step.set_rate(rate);
             match cfg.order {
                 Order::Sequential => {}
-                Order::Shuffle => rng.shuffle(&mut self.order),
+                Order::Shuffle => state.rng.shuffle(&mut self.order),
                 Order::RandomPick => {
                     for v in self.order.iter_mut() {
-                        *v = rng.below(rows);
+                        *v = state.rng.below(rows);
                     }
                 }
             }
@@ -134,28 +197,35 @@ impl Trainer {
                 train_error,
                 validation_error,
             };
-            history.push(info);
+            state.history.push(info);
+            state.epoch = epoch;
             if sets.val.is_some() {
-                if validation_error < best_val {
-                    best_val = validation_error;
-                    best_epoch = epoch;
-                    since_best = 0;
+                if validation_error < state.best_val {
+                    state.best_val = validation_error;
+                    state.best_epoch = epoch;
+                    state.since_best = 0;
                     self.best.copy_from_slice(net.weights());
                 } else {
-                    since_best += 1;
+                    state.since_best += 1;
                 }
             } else {
-                best_epoch = epoch;
+                state.best_epoch = epoch;
             }
-            if on_epoch(&info).is_break() {
-                stopped = true;
-                break;
+            stopped = (ctx.on_epoch)(&info).is_break();
+            ended = epoch == cfg.epochs || (cfg.patience > 0 && state.since_best >= cfg.patience);
+            if let Some(saver) = ctx.saver
+                && !ended
+                && (stopped || epoch % saver.every == 0)
+            {
+                self.save_running(saver, net, &state, ctx.kept)?;
             }
-            if cfg.patience > 0 && since_best >= cfg.patience {
+            if stopped || ended {
                 break;
             }
         }
+        let history = state.history;
         let epochs_run = history.len() as u32;
+        let mut best_epoch = state.best_epoch;
         if sets.val.is_some() && best_epoch > 0 {
             net.weights_mut().copy_from_slice(&self.best);
         }
@@ -168,48 +238,132 @@ impl Trainer {
             best_epoch = h.epoch;
             (h.train_error, h.validation_error)
         };
-        Ok(TrainReport {
+        let report = TrainReport {
             epochs_run,
             best_epoch,
             train_error,
             validation_error,
             history,
-            run,
+            run: state.run,
             stopped_by_callback: stopped,
-        })
+        };
+        Ok((report, ended))
+    }
+}
+
+/// What a run needs besides its own state: the callback, the checkpoint and the best run so
+/// far (which a checkpoint includes).
+struct Context<'a, 'b> {
+    on_epoch: &'a mut dyn FnMut(&EpochInfo) -> ControlFlow<()>,
+    saver: Option<&'a Saver>,
+    kept: &'b Kept,
+}
+
+fn put_kept(c: &mut Checkpoint, kept: &Kept) -> Result<()> {
+    match &kept.report {
+        Some(r) => {
+            c.put_u64("has_kept", 1)?;
+            if !kept.weights.is_empty() {
+                c.put_f32s("kept_weights", &kept.weights)?;
+            }
+            put_report(c, "kept_", r)
+        }
+        None => c.put_u64("has_kept", 0),
     }
 }
 
 /// Every run of a training call (the given weights, then `cfg.restarts` re-initializations),
 /// keeping the best: the lowest validation error with a validation set, else the lowest
-/// training error.
+/// training error. With `resume`, continues from the checkpoint of `cfg.checkpoint` when
+/// that file exists (and starts from the beginning when it does not).
 pub(crate) fn train(
     net: &mut Network,
     sets: &Sets,
     cfg: &TrainConfig,
     on_epoch: &mut dyn FnMut(&EpochInfo) -> ControlFlow<()>,
+    resume: bool,
 ) -> Result<TrainReport> {
     let rows = sets.x.len() / net.num_inputs();
     cfg.optimizer.check_batch(cfg.batch_size, rows)?;
+    let saver = Saver::new(net, sets, cfg)?;
+    if resume && saver.is_none() {
+        return Err(Error::InvalidArgument(
+            "resuming needs a checkpoint path (TrainConfig::checkpoint)".into(),
+        ));
+    }
     let mut trainer = Trainer::new(net, cfg, rows)?;
+    let restored = match (&saver, resume) {
+        (Some(s), true) => {
+            let has_state = trainer.step.optimizer_state_mut().is_some();
+            load(s, net, cfg, rows, has_state)?
+        }
+        _ => None,
+    };
     // the weights of the best run so far, needed only when there is more than one run
     let kept_len = if cfg.restarts > 0 {
         net.num_weights()
     } else {
         0
     };
-    let mut kept = try_zeroed(kept_len, "the best run's weights")?;
-    let mut best: Option<TrainReport> = None;
-    let mut stopped_any = false;
-    for run in 0..=cfg.restarts {
-        if run > 0 {
-            fill_uniform(
-                net.weights_mut(),
-                restart_seed(cfg.seed, run),
-                cfg.init_range,
-            );
+    let mut kept = Kept {
+        weights: try_zeroed(kept_len, "the best run's weights")?,
+        report: None,
+    };
+    let mut first_run = 0;
+    let mut continued = None;
+    if let Some(r) = restored {
+        // the optimizer state first: the only part that can still fail, and it changes only
+        // the trainer
+        trainer.step.reset();
+        if let (Some(o), Some(s)) = (trainer.step.optimizer_state_mut(), &r.running)
+            && let Some((t, s1, s2)) = &s.optimizer
+        {
+            o.restore_raw(*t, s1, s2)?;
         }
-        let report = trainer.run(net, sets, cfg, run, on_epoch)?;
+        net.weights_mut().copy_from_slice(&r.weights);
+        if let Some((w, report)) = r.kept {
+            kept.weights.copy_from_slice(&w[..kept_len]);
+            kept.report = Some(report);
+        }
+        match r.running {
+            None => first_run = r.run + 1,
+            Some(s) => {
+                first_run = r.run;
+                trainer.order.copy_from_slice(&s.order);
+                trainer.best.copy_from_slice(&s.best_weights);
+                continued = Some(RunState {
+                    run: r.run,
+                    epoch: s.epoch,
+                    rng: s.rng,
+                    history: s.history,
+                    best_val: s.best_val,
+                    best_epoch: s.best_epoch,
+                    since_best: s.since_best,
+                });
+            }
+        }
+    }
+    let mut stopped_any = false;
+    for run in first_run..=cfg.restarts {
+        let state = match continued.take() {
+            Some(s) => s,
+            None => {
+                if run > 0 {
+                    fill_uniform(
+                        net.weights_mut(),
+                        restart_seed(cfg.seed, run),
+                        cfg.init_range,
+                    );
+                }
+                trainer.begin(cfg, run)
+            }
+        };
+        let mut ctx = Context {
+            on_epoch: &mut *on_epoch,
+            saver: saver.as_ref(),
+            kept: &kept,
+        };
+        let (report, ended) = trainer.run(net, sets, cfg, state, &mut ctx)?;
         let score = |r: &TrainReport| {
             if sets.val.is_some() {
                 r.validation_error
@@ -217,25 +371,56 @@ pub(crate) fn train(
                 r.train_error
             }
         };
-        let better = match &best {
+        let better = match &kept.report {
             None => true,
             Some(b) => score(&report) < score(b),
         };
         stopped_any = report.stopped_by_callback;
         if better {
             if cfg.restarts > 0 {
-                kept.copy_from_slice(net.weights());
+                kept.weights.copy_from_slice(net.weights());
             }
-            best = Some(report);
+            kept.report = Some(TrainReport {
+                stopped_by_callback: false,
+                ..report
+            });
+        }
+        if let Some(s) = &saver
+            && ended
+        {
+            let mut c = s.identity.clone();
+            c.put_str("phase", "run_done")?;
+            c.put_u64("run", u64::from(run))?;
+            c.put_f32s("weights", net.weights())?;
+            put_kept(&mut c, &kept)?;
+            c.save(&s.path)?;
         }
         if stopped_any {
             break;
         }
     }
-    let mut report = best.expect("at least one run");
+    let mut report = kept.report.expect("at least one run");
     if cfg.restarts > 0 {
-        net.weights_mut().copy_from_slice(&kept);
+        net.weights_mut().copy_from_slice(&kept.weights);
     }
     report.stopped_by_callback = stopped_any;
     Ok(report)
+}
+
+/// The checkpoint of `saver` for a resumed run: `None` when the file does not exist, else
+/// its state after checking that it belongs to this run.
+fn load(
+    saver: &Saver,
+    net: &Network,
+    cfg: &TrainConfig,
+    rows: usize,
+    has_state: bool,
+) -> Result<Option<Restored>> {
+    match std::fs::metadata(&saver.path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        _ => {}
+    }
+    let c = Checkpoint::load(&saver.path)?;
+    c.check_fields(&saver.identity)?;
+    restore(&c, net, cfg, rows, has_state).map(Some)
 }

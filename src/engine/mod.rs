@@ -20,10 +20,11 @@ mod config;
 mod epoch;
 mod evaluate;
 mod plan;
+mod resume;
 mod step;
 mod update;
 
-pub use config::{EpochInfo, Order, TrainConfig, TrainReport};
+pub use config::{Checkpointing, EpochInfo, Order, TrainConfig, TrainReport};
 pub use plan::{TrainPath, TrainPlan};
 
 pub(crate) use epoch::restart_seed;
@@ -73,7 +74,82 @@ impl Network {
         x: &[f32],
         y: &[f32],
         validation: Option<(&[f32], &[f32])>,
+        on_epoch: impl FnMut(&EpochInfo) -> ControlFlow<()>,
+    ) -> Result<TrainReport> {
+        self.train_from(cfg, x, y, validation, on_epoch, false)
+    }
+
+    /// Continues the training run whose checkpoint is at `cfg.checkpoint`'s path (written by
+    /// [`Network::train`] with the same configuration, data and network, and then stopped by
+    /// its callback, an error or a kill): restores the weights, the optimizer state, the
+    /// sample order and its generator, early stopping, the restart and the report so far,
+    /// and runs the remaining epochs and restarts. The network and report it ends with are
+    /// bit for bit those of an uninterrupted [`Network::train`].
+    ///
+    /// When the file does not exist, the run starts from the beginning, as
+    /// [`Network::train`] does: running the same program with a checkpoint path again and
+    /// again, killed or not, ends with the same result. Errors, changing nothing, without a
+    /// checkpoint path ([`Error::InvalidArgument`]), on a checkpoint of another
+    /// configuration, network or data set ([`Error::InvalidArgument`] naming the field that
+    /// differs, e.g. `` `seed` `` or `` `training_data` ``), and on a corrupt or truncated
+    /// file ([`Error::Format`]). A checkpoint of a run that had ended gives its result
+    /// without training.
+    ///
+    /// ```
+    /// use std::ops::ControlFlow;
+    /// use nnet::{Checkpointing, Network, Optimizer, Output, TrainConfig};
+    /// let x = [-1.0, -1.0, -1.0, 1.0, 1.0, -1.0, 1.0, 1.0];
+    /// let y = [-1.0, 1.0, 1.0, -1.0];
+    /// let path = std::env::temp_dir().join(format!("nnet-doc-{}.ckpt", std::process::id()));
+    /// let cfg = TrainConfig { learning_rate: 0.05, epochs: 50, optimizer: Optimizer::adam(),
+    ///                         checkpoint: Some(Checkpointing::every_epoch(&path)),
+    ///                         ..TrainConfig::default() };
+    /// let fresh = Network::new(&[2, 3, 1], Output::Tanh, 3, 1.0).unwrap();
+    /// // uninterrupted
+    /// let mut a = fresh.clone();
+    /// let full = a.train(&cfg, &x, &y, None).unwrap();
+    /// // stopped after 20 epochs (as a kill would), then resumed from the file
+    /// let mut b = fresh.clone();
+    /// b.train_with_callback(&cfg, &x, &y, None, |e| {
+    ///     if e.epoch == 20 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+    /// }).unwrap();
+    /// let resumed = b.resume(&cfg, &x, &y, None).unwrap();
+    /// // the same report (compared as text: without a validation set its errors are NaN)
+    /// assert_eq!(format!("{resumed:?}"), format!("{full:?}"));
+    /// assert_eq!(a.weights(), b.weights());
+    /// std::fs::remove_file(&path).unwrap();
+    /// ```
+    pub fn resume(
+        &mut self,
+        cfg: &TrainConfig,
+        x: &[f32],
+        y: &[f32],
+        validation: Option<(&[f32], &[f32])>,
+    ) -> Result<TrainReport> {
+        self.resume_with_callback(cfg, x, y, validation, |_| ControlFlow::Continue(()))
+    }
+
+    /// [`Network::resume`] with a callback after every epoch that runs after the resume
+    /// (not for the epochs the checkpoint already holds).
+    pub fn resume_with_callback(
+        &mut self,
+        cfg: &TrainConfig,
+        x: &[f32],
+        y: &[f32],
+        validation: Option<(&[f32], &[f32])>,
+        on_epoch: impl FnMut(&EpochInfo) -> ControlFlow<()>,
+    ) -> Result<TrainReport> {
+        self.train_from(cfg, x, y, validation, on_epoch, true)
+    }
+
+    fn train_from(
+        &mut self,
+        cfg: &TrainConfig,
+        x: &[f32],
+        y: &[f32],
+        validation: Option<(&[f32], &[f32])>,
         mut on_epoch: impl FnMut(&EpochInfo) -> ControlFlow<()>,
+        resume: bool,
     ) -> Result<TrainReport> {
         cfg.validate()?;
         check_xy(self, x, y, "training")?;
@@ -93,7 +169,7 @@ impl Network {
                 (None, v) => v,
             },
         };
-        epoch::train(self, &sets, cfg, &mut on_epoch)
+        epoch::train(self, &sets, cfg, &mut on_epoch, resume)
     }
 }
 

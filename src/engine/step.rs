@@ -8,6 +8,7 @@ use crate::error::{Result, try_zeroed};
 use crate::gradient::Backprop;
 use crate::kernels::sgd::SgdPass;
 use crate::network::{Network, Output};
+use crate::optim::OptimizerState;
 use crate::regularization::Regularization;
 
 /// A training set (and optional validation set) after checks and scaling.
@@ -58,6 +59,13 @@ pub(crate) trait Step {
 
     /// Back to the start of a run (an optimizer's state to zero).
     fn reset(&mut self) {}
+
+    /// The optimizer state of a step that keeps one (momentum, Adam, RPROP, ...), which a
+    /// checkpoint saves and a resumed run restores; `None` for plain SGD. Every step with an
+    /// optimizer state must return it, or a resumed run would restart it from zero.
+    fn optimizer_state_mut(&mut self) -> Option<&mut OptimizerState> {
+        None
+    }
 
     /// One step over the rows `rows` of `sets`; returns the summed sample errors (each
     /// measured before the step).
@@ -177,6 +185,10 @@ impl<U: Update> Step for PerSample<U> {
         self.update.reset();
     }
 
+    fn optimizer_state_mut(&mut self) -> Option<&mut OptimizerState> {
+        self.update.optimizer_state_mut()
+    }
+
     fn step(&mut self, net: &mut Network, sets: &Sets, rows: &[usize]) -> f64 {
         let (eta, reg) = (self.eta, self.reg);
         let mut sum = 0.0;
@@ -251,6 +263,10 @@ impl<U: Update> Step for Accumulated<U> {
 
     fn reset(&mut self) {
         self.update.reset();
+    }
+
+    fn optimizer_state_mut(&mut self) -> Option<&mut OptimizerState> {
+        self.update.optimizer_state_mut()
     }
 
     fn step(&mut self, net: &mut Network, sets: &Sets, rows: &[usize]) -> f64 {

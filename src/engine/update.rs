@@ -56,6 +56,11 @@ pub(crate) trait Update {
 
     /// Back to the start of a run (an optimizer's state to zero).
     fn reset(&mut self) {}
+
+    /// The optimizer state, for a rule that has one (what a checkpoint saves).
+    fn optimizer_state_mut(&mut self) -> Option<&mut OptimizerState> {
+        None
+    }
 }
 
 /// Plain gradient descent: the regularizer's step `w <- w - eta lambda dOmega/dw`, then
@@ -157,6 +162,10 @@ impl Update for Stateful {
 
     fn reset(&mut self) {
         self.state.reset();
+    }
+
+    fn optimizer_state_mut(&mut self) -> Option<&mut OptimizerState> {
+        Some(&mut self.state)
     }
 }
 

@@ -161,6 +161,30 @@ impl OptimizerState {
         (step, &mut self.s1, &mut self.s2)
     }
 
+    /// The step counter and the two state vectors (either may be empty), for a checkpoint.
+    pub(crate) fn raw(&self) -> (u64, &[f32], &[f32]) {
+        (self.t, &self.s1, &self.s2)
+    }
+
+    /// Restores what [`OptimizerState::raw`] gave; an [`Error::Format`] (changing nothing)
+    /// when a vector's length is not the state's.
+    pub(crate) fn restore_raw(&mut self, t: u64, s1: &[f32], s2: &[f32]) -> Result<()> {
+        if s1.len() != self.s1.len() || s2.len() != self.s2.len() {
+            return Err(Error::Format(format!(
+                "the checkpoint's optimizer state has vectors of {} and {} values, this \
+                 optimizer keeps {} and {}",
+                s1.len(),
+                s2.len(),
+                self.s1.len(),
+                self.s2.len()
+            )));
+        }
+        self.t = t;
+        self.s1.copy_from_slice(s1);
+        self.s2.copy_from_slice(s2);
+        Ok(())
+    }
+
     /// Completes a step applied with [`OptimizerState::step_block`] or
     /// [`OptimizerState::next_step`].
     pub(crate) fn advance(&mut self) {

@@ -101,7 +101,7 @@ fn train_shards(
     };
     let mut net = network();
     let dcfg = DistributedConfig {
-        train: *cfg,
+        train: cfg.clone(),
         checkpoint: None,
     };
     let mut epochs_seen = 0;
@@ -449,7 +449,7 @@ fn restarts_equal_single_process(
     };
     let path = checkpoint_path(c, "restarts");
     let dcfg = DistributedConfig {
-        train: cfg,
+        train: cfg.clone(),
         checkpoint: Some(&path),
     };
     let mut dist = network();
