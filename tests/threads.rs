@@ -81,3 +81,53 @@ fn prediction_is_bitwise_independent_of_the_thread_count() {
         }
     }
 }
+
+#[test]
+fn every_optimizer_on_the_matrix_product_path_is_bitwise_independent_of_the_thread_count() {
+    use nnet::{Optimizer, TrainPath};
+    let layers: &[usize] = &[20, 48, 33, 3];
+    let (x, y) = data(300, 20, 3, 5);
+    let (vx, vy) = data(50, 20, 3, 99);
+    let optimizers = [
+        Optimizer::momentum(),
+        Optimizer::nesterov(),
+        Optimizer::adam(),
+        Optimizer::adamw(),
+        Optimizer::rprop(),
+    ];
+    for o in optimizers {
+        // iRPROP- takes the full batch (five chunks, the last short)
+        let batch = if o.is_full_batch() { 300 } else { 256 };
+        let mut first: Option<(Vec<u32>, f64)> = None;
+        for threads in [1, 2, 3, 8] {
+            let mut net = Network::new(layers, Output::Tanh, 3, 0.4).unwrap();
+            let cfg = TrainConfig {
+                learning_rate: 0.01,
+                epochs: 3,
+                batch_size: batch,
+                optimizer: o,
+                regularization: Regularization::l2(1e-3),
+                threads,
+                seed: 11,
+                ..TrainConfig::default()
+            };
+            let plan = net.train_plan(&cfg, 300);
+            assert_eq!(plan.path, TrainPath::Gemm);
+            // spread over the workers wherever there is more than one
+            assert_eq!(plan.parallel_steps, plan.threads > 1);
+            let r = net.train(&cfg, &x, &y, Some((&vx, &vy))).unwrap();
+            let got = (bits(net.weights()), r.validation_error);
+            match &first {
+                None => first = Some(got),
+                Some(f) => {
+                    assert!(
+                        f.0 == got.0,
+                        "{}: weights differ with {threads} threads",
+                        o.name()
+                    );
+                    assert_eq!(f.1.to_bits(), got.1.to_bits(), "{}", o.name());
+                }
+            }
+        }
+    }
+}

@@ -130,3 +130,44 @@ pub fn fan_in_init(net: &mut Network, seed: u64, scale: f32) -> nnet::Result<()>
     }
     net.set_weights(&w)
 }
+
+/// The optimizer `--optimizer NAME` names (sgd, momentum, nesterov, adam, adamw, rprop; the
+/// defaults of SPEC section 6, with `--mu M` for momentum and Nesterov), or `default`.
+pub fn optimizer_flag(default: &str) -> nnet::Optimizer {
+    use nnet::Optimizer;
+    let name: String = flag("--optimizer", default.to_string());
+    let mu: f32 = flag("--mu", 0.9);
+    match name.as_str() {
+        "sgd" => Optimizer::Sgd,
+        "momentum" => Optimizer::Momentum { mu },
+        "nesterov" => Optimizer::Nesterov { mu },
+        "adam" => Optimizer::adam(),
+        "adamw" => Optimizer::adamw(),
+        "rprop" => Optimizer::rprop(),
+        n => {
+            eprintln!("error: unknown optimizer {n} (sgd, momentum, nesterov, adam, adamw, rprop)");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// FANN's published test MSEs (`fann-benchmark-results/BENCHMARKS.md`, best of 300 s, mean
+/// of 4 runs; lwneuralnet's row from the same tables): name, building, two-spiral.
+pub const FANN_TABLE: [(&str, f64, f64); 5] = [
+    ("FANN incremental backprop + momentum", 0.005772, 0.2025),
+    ("FANN iRPROP-", 0.006306, 0.2036),
+    ("FANN batch backprop", 0.006799, 0.2458),
+    ("FANN Cascade2", 0.0064, 0.1436),
+    ("lwneuralnet", 0.00578, 0.1603),
+];
+
+/// Prints `ours` (a test MSE in the file's target units) beside FANN's rows of the table's
+/// column `column` (0: building, 1: two-spiral).
+pub fn print_beside_fann(label: &str, ours: f64, column: usize) {
+    println!("test MSE (mean over rows x outputs, the file's target units):");
+    println!("  {label:<38} {ours:.6}");
+    for (name, building, spiral) in FANN_TABLE {
+        let v = if column == 0 { building } else { spiral };
+        println!("  {name:<38} {v}");
+    }
+}

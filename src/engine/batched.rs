@@ -3,17 +3,23 @@
 //!
 //! For a batch of B rows, layer `l` computes `S = X W` (`B x d(l)`, X with its column of ones),
 //! the backward pass `Delta_prev = (Delta W^T)` without the bias row's column, times
-//! `1 - X^2`, and the update `W <- W - eta (X^T Delta / B + lambda dOmega/dw)`.
+//! `1 - X^2`, and the step's gradient `g = X^T Delta / B + lambda dOmega/dw`. Plain SGD applies
+//! `W <- W - eta g` inside the products; every other optimizer of SPEC section 6 gets `g`
+//! written into a buffer and applies its state step to it.
 //!
 //! Work is split so that results never depend on the number of threads: a batch is cut into
 //! chunks of [`CHUNK_ROWS`] rows (forward and backward pass per chunk); the weight update is cut
-//! into one task per column panel of each layer, and each task adds the chunks' products
-//! `X_c^T Delta_c` in chunk order. Every value is computed by the same operations in the same
-//! order whichever thread runs it.
+//! into one task per column panel of each layer (plain SGD) or per block of rows of each layer
+//! (the other optimizers), and each task adds the chunks' products `X_c^T Delta_c` in chunk
+//! order. Every value is computed by the same operations in the same order whichever thread
+//! runs it, and each optimizer's rule is elementwise, so a block's step equals the whole one's.
 //!
-//! During a training call the weights live in the GEMM's packed layout (panels of `NR`
-//! columns), which the forward product reads directly and the update writes in place; they
-//! are copied back to the network's row-major layout after every epoch.
+//! During a plain SGD training call the weights live in the GEMM's packed layout (panels of
+//! `NR` columns), which the forward product reads directly and the update writes in place; they
+//! are copied back to the network's row-major layout after every epoch. With any other
+//! optimizer the weights, the gradient and the optimizer's state stay row-major (the state is
+//! then the same whichever path trains), and the weights are packed for the products at the
+//! start of every step.
 
 use std::sync::Mutex;
 
