@@ -61,13 +61,8 @@ pub unsafe extern "C" fn nnet_save(net: *const NnetNetwork, path: *const c_char)
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nnet_load(path: *const c_char, out: *mut *mut NnetNetwork) -> NnetStatus {
     guard(|| {
-        check_ptr(out, "out")?;
-        // SAFETY: the caller guarantees a NUL-terminated string.
-        let path = unsafe { c_path(path)? };
-        let net = Network::load(&path)?;
-        // SAFETY: `out` was checked above.
-        unsafe { store_handle(out, net) };
-        Ok(())
+        // SAFETY: the caller guarantees a NUL-terminated string and a writable `out`.
+        unsafe { load_into(out, || Ok(Network::load(&c_path(path)?)?)) }
     })
 }
 
@@ -87,18 +82,49 @@ pub unsafe extern "C" fn nnet_save_to_buffer(
     guard(|| {
         // SAFETY: the caller guarantees a live handle.
         let net = unsafe { net_ref(net)? };
-        check_ptr(out, "out")?;
-        check_ptr(len, "len")?;
-        let bytes = net.to_bytes()?.into_boxed_slice();
-        let n = bytes.len();
-        let p = Box::into_raw(bytes) as *mut u8;
-        // SAFETY: both checked non-NULL and aligned; the caller guarantees they are writable.
-        unsafe {
-            out.write(p);
-            len.write(n);
-        }
-        Ok(())
+        // SAFETY: the caller guarantees `out` and `len` writable.
+        unsafe { store_buffer(out, len, || Ok(net.to_bytes()?)) }
     })
+}
+
+/// Checks `out`, then stores the network that `load` gives in a new handle in `*out`; on
+/// failure `*out` is not written.
+///
+/// # Safety
+/// `out` must be NULL or writable.
+pub(crate) unsafe fn load_into(
+    out: *mut *mut NnetNetwork,
+    load: impl FnOnce() -> CResult<Network>,
+) -> CResult<()> {
+    check_ptr(out, "out")?;
+    let net = load()?;
+    // SAFETY: `out` was checked above; the caller guarantees it is writable.
+    unsafe { store_handle(out, net) };
+    Ok(())
+}
+
+/// Checks `out` and `len`, then hands the bytes that `make` gives over as a buffer for
+/// `nnet_buffer_free`: `*out` receives it and `*len` its length. On failure neither is
+/// written.
+///
+/// # Safety
+/// `out` and `len` must be NULL or writable.
+pub(crate) unsafe fn store_buffer(
+    out: *mut *mut u8,
+    len: *mut usize,
+    make: impl FnOnce() -> CResult<Vec<u8>>,
+) -> CResult<()> {
+    check_ptr(out, "out")?;
+    check_ptr(len, "len")?;
+    let bytes = make()?.into_boxed_slice();
+    let n = bytes.len();
+    let p = Box::into_raw(bytes) as *mut u8;
+    // SAFETY: both checked non-NULL and aligned; the caller guarantees they are writable.
+    unsafe {
+        out.write(p);
+        len.write(n);
+    }
+    Ok(())
 }
 
 /// Frees a buffer from `nnet_save_to_buffer`; `len` must be the length it returned. NULL is
@@ -133,12 +159,7 @@ pub unsafe extern "C" fn nnet_load_from_buffer(
     out: *mut *mut NnetNetwork,
 ) -> NnetStatus {
     guard(|| {
-        check_ptr(out, "out")?;
-        // SAFETY: the caller guarantees `len` readable bytes.
-        let bytes = unsafe { slice(buf, len, "buf")? };
-        let net = Network::from_bytes(bytes)?;
-        // SAFETY: `out` was checked above.
-        unsafe { store_handle(out, net) };
-        Ok(())
+        // SAFETY: the caller guarantees `len` readable bytes and a writable `out`.
+        unsafe { load_into(out, || Ok(Network::from_bytes(slice(buf, len, "buf")?)?)) }
     })
 }

@@ -2,9 +2,9 @@
 
 use std::ffi::c_char;
 
-use super::io::c_path;
-use super::network::{NnetNetwork, store_handle};
-use super::{NnetStatus, check_ptr, guard, net_ref, slice};
+use super::io::{c_path, load_into, store_buffer};
+use super::network::NnetNetwork;
+use super::{NnetStatus, guard, net_ref, slice};
 use crate::network::Network;
 
 /// Writes the network as an ONNX model (SPEC section 9: `Gemm`/`Tanh` layers with the
@@ -45,17 +45,8 @@ pub unsafe extern "C" fn nnet_export_onnx_to_buffer(
     guard(|| {
         // SAFETY: the caller guarantees a live handle.
         let net = unsafe { net_ref(net)? };
-        check_ptr(out, "out")?;
-        check_ptr(len, "len")?;
-        let bytes = net.to_onnx().into_boxed_slice();
-        let n = bytes.len();
-        let p = Box::into_raw(bytes) as *mut u8;
-        // SAFETY: both checked non-NULL and aligned; the caller guarantees they are writable.
-        unsafe {
-            out.write(p);
-            len.write(n);
-        }
-        Ok(())
+        // SAFETY: the caller guarantees `out` and `len` writable.
+        unsafe { store_buffer(out, len, || Ok(net.to_onnx())) }
     })
 }
 
@@ -72,13 +63,8 @@ pub unsafe extern "C" fn nnet_import_onnx(
     out: *mut *mut NnetNetwork,
 ) -> NnetStatus {
     guard(|| {
-        check_ptr(out, "out")?;
-        // SAFETY: the caller guarantees a NUL-terminated string.
-        let path = unsafe { c_path(path)? };
-        let net = Network::load_onnx(&path)?;
-        // SAFETY: `out` was checked above.
-        unsafe { store_handle(out, net) };
-        Ok(())
+        // SAFETY: the caller guarantees a NUL-terminated string and a writable `out`.
+        unsafe { load_into(out, || Ok(Network::load_onnx(&c_path(path)?)?)) }
     })
 }
 
@@ -95,12 +81,7 @@ pub unsafe extern "C" fn nnet_import_onnx_from_buffer(
     out: *mut *mut NnetNetwork,
 ) -> NnetStatus {
     guard(|| {
-        check_ptr(out, "out")?;
-        // SAFETY: the caller guarantees `len` readable bytes.
-        let bytes = unsafe { slice(buf, len, "buf")? };
-        let net = Network::from_onnx(bytes)?;
-        // SAFETY: `out` was checked above.
-        unsafe { store_handle(out, net) };
-        Ok(())
+        // SAFETY: the caller guarantees `len` readable bytes and a writable `out`.
+        unsafe { load_into(out, || Ok(Network::from_onnx(slice(buf, len, "buf")?)?)) }
     })
 }
