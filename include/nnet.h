@@ -1,10 +1,11 @@
 /*
  * nnet: fully connected tanh neural networks trained on the CPU, C API.
  *
- * Version 0.2.0 (nnet_version()). Since 0.1.0, NnetTrainConfig ends with an optimizer
- *   (NnetOptimizerConfig) and a schedule (NnetScheduleConfig), which changes its size: code
- *   built against 0.1.0 must be recompiled and fill the config with
- *   nnet_train_config_default().
+ * Version 0.3.0 (nnet_version()). Since 0.2.0, NnetTrainConfig ends with a checkpoint path
+ *   and interval (checkpoint_path, checkpoint_every; nnet_train_resume continues a run from
+ *   its checkpoint), and since 0.1.0 with an optimizer (NnetOptimizerConfig) and a schedule
+ *   (NnetScheduleConfig). Each changed its size: code built against an earlier version must
+ *   be recompiled and fill the config with nnet_train_config_default().
  *
  * Status codes
  *   Every function that can fail returns an NnetStatus: NNET_OK (0) or one of the distinct
@@ -416,6 +417,17 @@ typedef struct NnetTrainConfig {
      * The learning-rate schedule over the epochs. Default constant.
      */
     struct NnetScheduleConfig schedule;
+    /**
+     * The checkpoint file (NUL-terminated, in an existing directory), replaced atomically
+     * every `checkpoint_every` epochs and at the end of every run; `nnet_train_resume`
+     * continues from it. NULL = no checkpoints. Default NULL.
+     */
+    const char *checkpoint_path;
+    /**
+     * Epochs between checkpoints, >= 1 (checked also when `checkpoint_path` is NULL).
+     * Default 1.
+     */
+    uint32_t checkpoint_every;
 } NnetTrainConfig;
 
 /**
@@ -507,7 +519,7 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * The library version, e.g. "0.2.0": a static NUL-terminated string.
+ * The library version, e.g. "0.3.0": a static NUL-terminated string.
  */
 const char *nnet_version(void);
 
@@ -762,7 +774,9 @@ struct NnetRegularization nnet_regularization_default(void);
  * Trains `net` with stochastic or mini-batch gradient descent on `rows` row-major rows of `x` (`n_in` = d(0) values each)
  * and `y` (`n_out` = d(L) each). A validation set for early stopping and for choosing among
  * restarts is given by `val_x`, `val_y` and `val_rows`; with `val_rows == 0` there is none and
- * `val_x`, `val_y` are ignored (they may be NULL). `report` may be NULL.
+ * `val_x`, `val_y` are ignored (they may be NULL). `report` may be NULL. With
+ * `cfg->checkpoint_path`, training writes checkpoints there (SPEC section 7), from which
+ * `nnet_train_resume` continues; a missing directory is an `NNET_ERR_IO` before training.
  *
  * Outcomes:
  * - `NNET_OK`: the network holds the trained weights (the best validation epoch with a
@@ -777,7 +791,8 @@ struct NnetRegularization nnet_regularization_default(void);
  * # Safety
  * `net` must be a live handle not used by another thread during the call; `cfg` readable;
  * `x`, `y` must point to `rows * n_in` and `rows * n_out` floats, `val_x`, `val_y` (when
- * `val_rows > 0`) to `val_rows * n_in` and `val_rows * n_out`; `report` NULL or writable.
+ * `val_rows > 0`) to `val_rows * n_in` and `val_rows * n_out`; `report` NULL or writable;
+ * `cfg->checkpoint_path` NULL or a NUL-terminated string.
  */
 NnetStatus nnet_train(struct NnetNetwork *net,
                       const struct NnetTrainConfig *cfg,
@@ -790,6 +805,36 @@ NnetStatus nnet_train(struct NnetNetwork *net,
                       const float *val_y,
                       size_t val_rows,
                       struct NnetTrainReport *report);
+
+/**
+ * Continues the training run whose checkpoint is at `cfg->checkpoint_path` (written by
+ * `nnet_train` with the same configuration, data and network, then stopped by the
+ * callback, an error or a kill), with the same arguments as `nnet_train`: restores the
+ * weights, optimizer state, sample order, early stopping, restart and report so far, and
+ * runs the rest. The network and report it ends with are bit for bit those of an
+ * uninterrupted `nnet_train`. The callback runs only for the epochs after the resume.
+ *
+ * When the file does not exist, training starts from the beginning (as `nnet_train`), so
+ * calling `nnet_train_resume` after every start of a program is safe. Outcomes as
+ * `nnet_train`, and: `NNET_ERR_INVALID_ARGUMENT` without a checkpoint path, or when the
+ * checkpoint belongs to another run (the message names the field that differs, e.g.
+ * `seed`, `layers` or `training_data`); `NNET_ERR_FORMAT` for a corrupt or truncated
+ * file; `NNET_ERR_IO` when it cannot be read. Nothing changes on these failures.
+ *
+ * # Safety
+ * As `nnet_train`.
+ */
+NnetStatus nnet_train_resume(struct NnetNetwork *net,
+                             const struct NnetTrainConfig *cfg,
+                             const float *x,
+                             const float *y,
+                             size_t rows,
+                             size_t n_in,
+                             size_t n_out,
+                             const float *val_x,
+                             const float *val_y,
+                             size_t val_rows,
+                             struct NnetTrainReport *report);
 
 /**
  * Writes the network to the file `path` (NUL-terminated) in the versioned, checksummed

@@ -55,5 +55,5 @@ pub use optim::{Optimizer, OptimizerState, Schedule};
 pub use regularization::{RegKind, Regularization};
 pub use scaling::Scaling;
 
-/// The crate version, e.g. "0.2.0".
+/// The crate version, e.g. "0.3.0".
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

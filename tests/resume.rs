@@ -55,11 +55,21 @@ fn network() -> Network {
     Network::new(&LAYERS, Output::Linear, 7, 0.5).unwrap()
 }
 
+/// A fresh checkpoint path; on a RAM file system where there is one (/dev/shm), so that the
+/// thousands of synced writes of these tests cost little.
 fn temp_path(what: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!("nnet-resume-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(format!("{what}-{}.ckpt", N.fetch_add(1, Ordering::Relaxed)))
+    let shm = std::path::Path::new("/dev/shm");
+    let base = if shm.is_dir() {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    };
+    base.join(format!(
+        "nnet-resume-{}-{what}-{}.ckpt",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ))
 }
 
 fn bits(w: &[f32]) -> Vec<u32> {
@@ -315,6 +325,7 @@ fn resume_without_a_file_trains_from_the_beginning() {
     let got = c.resume(&other_threads, &d.x, &d.y, None).unwrap();
     assert!(same_report(&got, &want));
     assert_eq!(bits(a.weights()), bits(c.weights()));
+    std::fs::remove_file(&cfg.checkpoint.as_ref().unwrap().path).unwrap();
 }
 
 /// A network stopped after 3 epochs of `cfg` (its checkpoint on disk).
@@ -484,6 +495,7 @@ fn a_checkpoint_of_another_run_is_refused_by_name() {
     expect_mismatch(&mut scaled, &cfg, &d.x, &d.y, val, "scaling");
     // the matching run still resumes
     net.resume(&cfg, &d.x, &d.y, val).unwrap();
+    std::fs::remove_file(&cfg.checkpoint.as_ref().unwrap().path).unwrap();
 }
 
 #[test]

@@ -516,6 +516,57 @@ int main(void) {
         c = good, c.schedule.kind = NNET_SCHEDULE_COSINE, c.schedule.eta_min = 2.0f * c.learning_rate;
         EXPECT(INV, nnet_train(net, &c, x, y, 4, 2, 1, NULL, NULL, 0, &rep), T_KEPT);
 
+        /* checkpoints: a zero interval, an empty path, a directory that does not exist, a path
+         * that is a directory, resuming without a path, a damaged file, another run's file */
+        {
+            const char *tmp = getenv("TMPDIR");
+            char ck[512], junk[600];
+            snprintf(ck, sizeof ck, "%s/nnet-bad-input-%ld.ckpt", tmp ? tmp : "/tmp", (long)getpid());
+            snprintf(junk, sizeof junk, "%s.junk", ck);
+            c = good, c.checkpoint_every = 0;
+            EXPECT(INV, nnet_train(net, &c, x, y, 4, 2, 1, NULL, NULL, 0, &rep), T_KEPT);
+            EXPECT(INV, nnet_train_resume(net, &c, x, y, 4, 2, 1, NULL, NULL, 0, &rep), T_KEPT);
+            c.checkpoint_path = ck;
+            EXPECT(INV, nnet_train(net, &c, x, y, 4, 2, 1, NULL, NULL, 0, &rep), T_KEPT);
+            c = good, c.checkpoint_path = "";
+            EXPECT(INV, nnet_train(net, &c, x, y, 4, 2, 1, NULL, NULL, 0, &rep), T_KEPT);
+            EXPECT(INV, nnet_train_resume(net, &c, x, y, 4, 2, 1, NULL, NULL, 0, &rep), T_KEPT);
+            c = good, c.checkpoint_path = "/nonexistent-nnet-dir/sub/run.ckpt";
+            EXPECT(IO, nnet_train(net, &c, x, y, 4, 2, 1, NULL, NULL, 0, &rep), T_KEPT);
+            EXPECT(IO, nnet_train_resume(net, &c, x, y, 4, 2, 1, NULL, NULL, 0, &rep), T_KEPT);
+            c = good, c.checkpoint_path = tmp ? tmp : "/tmp";
+            EXPECT(IO, nnet_train(net, &c, x, y, 4, 2, 1, NULL, NULL, 0, &rep), T_KEPT);
+            c = good;
+            EXPECT(INV, nnet_train_resume(net, &c, x, y, 4, 2, 1, NULL, NULL, 0, &rep), T_KEPT);
+            EXPECT(NUL, nnet_train_resume(NULL, &c, x, y, 4, 2, 1, NULL, NULL, 0, &rep), T_KEPT);
+            EXPECT(NUL, nnet_train_resume(net, NULL, x, y, 4, 2, 1, NULL, NULL, 0, &rep), T_KEPT);
+            EXPECT(NUL, nnet_train_resume(net, &c, NULL, y, 4, 2, 1, NULL, NULL, 0, &rep), T_KEPT);
+            FILE *f = fopen(junk, "wb");
+            if (f) {
+                fputs("this is not a checkpoint", f);
+                fclose(f);
+                c = good, c.checkpoint_path = junk;
+                EXPECT(FMT, nnet_train_resume(net, &c, x, y, 4, 2, 1, NULL, NULL, 0, &rep), T_KEPT);
+                remove(junk);
+            } else {
+                fail(__LINE__, "fopen", "cannot write the junk checkpoint");
+            }
+            /* a run with seed 1 stopped after 2 epochs; resuming it with seed 2 is refused */
+            NnetNetwork *other = NULL;
+            if (nnet_network_clone(net, &other) != NNET_OK) return 1;
+            c = good, c.checkpoint_path = ck, c.seed = 1, c.on_epoch = stop_at_2;
+            callback_calls = 0;
+            cases++;
+            require(nnet_train(other, &c, x, y, 4, 2, 1, NULL, NULL, 0, &rep) == NNET_ERR_STOPPED,
+                    "a stopped run writes its checkpoint", __LINE__);
+            nnet_network_free(other);
+            rep = sent_rep, callback_calls = 0;
+            c.seed = 2, c.on_epoch = count_epochs;
+            EXPECT(INV, nnet_train_resume(net, &c, x, y, 4, 2, 1, NULL, NULL, 0, &rep),
+                   nnet_last_error() && strstr(nnet_last_error(), "`seed`") && T_KEPT);
+            remove(ck);
+        }
+
         /* divergence: a non-OK status, finite weights, the report not written */
         NnetNetwork *lin = NULL;
         const float big_y[4] = {1e30f, -1e30f, 1e30f, -1e30f};

@@ -11,6 +11,8 @@ Examples:
   nnet eval digits.nnet data/sklearn-digits/digits.test.csv --target target
   nnet predict digits.nnet data/sklearn-digits/digits.test.csv --target target > out.csv
   nnet train data/fann-building/building.train --layers 14-16-3 --out building.nnet
+  nnet train data/fann-building/building.train --layers 14-16-3 --out building.nnet \\
+      --checkpoint building.ckpt     # run again after a kill: it continues the run
   nnet info digits.nnet";
 
 /// Trains fully connected tanh networks on CSV, FANN or IDX data and uses the saved models.
@@ -145,9 +147,14 @@ pub struct TrainArgs {
     /// Write the learning curve as SVG here.
     #[arg(long)]
     pub curve: Option<PathBuf>,
-    /// Save training state here so that a killed run can resume.
+    /// Save the training state here after every --checkpoint-every epochs; when the file
+    /// exists, continue the run it holds (the same command and data give the same model as
+    /// an uninterrupted run).
     #[arg(long)]
     pub checkpoint: Option<PathBuf>,
+    /// Epochs between checkpoints (with --checkpoint).
+    #[arg(long, default_value_t = 1)]
+    pub checkpoint_every: u32,
     /// Print no progress.
     #[arg(long, short)]
     pub quiet: bool,

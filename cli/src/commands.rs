@@ -111,7 +111,7 @@ pub fn train(a: &TrainArgs) -> Result<()> {
     };
     hooks::set_optimizer(&mut cfg, &a.optimizer)?;
     if let Some(path) = &a.checkpoint {
-        hooks::set_checkpoint(&mut cfg, path)?;
+        hooks::set_checkpoint(&mut cfg, path, a.checkpoint_every)?;
     }
     cfg.validate()?;
     if !(0.0..1.0).contains(&a.val) {
@@ -157,16 +157,26 @@ pub fn train(a: &TrainArgs) -> Result<()> {
         val.as_ref().map_or(0, Dataset::rows)
     );
     let progress = Progress::new(cfg.epochs, a.quiet);
-    let report = net.train_with_callback(
-        &cfg,
+    let on_epoch = |e: &EpochInfo| {
+        progress.epoch(e);
+        ControlFlow::Continue(())
+    };
+    let (x, y, v) = (
         train.inputs(),
         train.targets(),
         val.as_ref().map(Dataset::as_pair),
-        |e| {
-            progress.epoch(e);
-            ControlFlow::Continue(())
-        },
     );
+    // with a checkpoint the run always goes through resume, which starts from the beginning
+    // when the file does not exist: running the same command again continues a killed run
+    let report = match &a.checkpoint {
+        Some(path) => {
+            if path.exists() {
+                println!("resuming from {}", path.display());
+            }
+            net.resume_with_callback(&cfg, x, y, v, on_epoch)
+        }
+        None => net.train_with_callback(&cfg, x, y, v, on_epoch),
+    };
     progress.finish();
     let report = report?;
     println!(

@@ -1,17 +1,13 @@
-//! Where the command line meets library features: the optimizers, training checkpoints
-//! (not available in this build yet), and ONNX export. Each has one function here, so that
-//! connecting a feature changes only that function.
+//! Where the command line meets library features: the optimizers, training checkpoints and
+//! ONNX export. Each has one function here, so that connecting a feature changes only that
+//! function.
 
 use std::path::Path;
 
-use nnet::{Error, Network, Optimizer, Result, TrainConfig};
+use nnet::{Checkpointing, Error, Network, Optimizer, Result, TrainConfig};
 
 /// The optimizer names the command line knows.
 pub const OPTIMIZERS: [&str; 6] = ["sgd", "momentum", "nesterov", "adam", "adamw", "rprop"];
-
-fn unavailable(what: &str) -> Error {
-    Error::InvalidArgument(format!("{what} is not available in this build"))
-}
 
 /// Sets the optimizer `name` with its default parameters (SPEC section 6) in `cfg`. "rprop"
 /// (iRPROP-) is a full-batch method: training refuses a batch size below the training rows.
@@ -33,12 +29,19 @@ pub fn set_optimizer(cfg: &mut TrainConfig, name: &str) -> Result<()> {
     Ok(())
 }
 
-/// Makes training save its state to `path` (and resume from it when it exists).
-pub fn set_checkpoint(_cfg: &mut TrainConfig, path: &Path) -> Result<()> {
-    Err(unavailable(&format!(
-        "--checkpoint {} (training checkpoints)",
-        path.display()
-    )))
+/// Makes training save its state to `path` every `every` epochs (training then resumes
+/// from it when it exists, see `commands::train`). Errors on an interval of 0.
+pub fn set_checkpoint(cfg: &mut TrainConfig, path: &Path, every: u32) -> Result<()> {
+    if every == 0 {
+        return Err(Error::InvalidArgument(
+            "--checkpoint-every 0: the checkpoint interval must be >= 1 epoch".into(),
+        ));
+    }
+    cfg.checkpoint = Some(Checkpointing {
+        path: path.to_path_buf(),
+        every,
+    });
+    Ok(())
 }
 
 /// Writes `net` as an ONNX model to `path`.

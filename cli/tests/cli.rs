@@ -260,7 +260,7 @@ fn join<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<&'a str> {
 }
 
 #[test]
-fn optimizers_train_and_checkpoints_say_they_are_not_available() {
+fn optimizers_train_and_bad_ones_are_refused() {
     let dir = scratch("later");
     let xor = data("fann-xor/xor.data");
     let xor_s = xor.to_str().unwrap();
@@ -282,12 +282,6 @@ fn optimizers_train_and_checkpoints_say_they_are_not_available() {
         err.contains("unknown optimizer") && err.contains("sgd"),
         "{err}"
     );
-    let err = fails(&join(
-        &base,
-        &["--checkpoint", dir.join("ck").to_str().unwrap()],
-    ));
-    assert!(err.contains("not available in this build"), "{err}");
-    assert!(!model.exists(), "a refused run writes no model");
 
     ok(&join(&base, &["--epochs", "5", "-q"]));
     let onnx = dir.join("x.onnx");
@@ -305,4 +299,99 @@ fn help_shows_examples() {
     for cmd in ["train", "predict", "eval", "info", "export-onnx"] {
         assert!(help.contains(cmd), "{cmd} in {help}");
     }
+}
+
+#[test]
+fn a_checkpointed_run_continues_to_the_same_model() {
+    let dir = scratch("checkpoint");
+    let xor = data("fann-xor/xor.data");
+    let xor_s = xor.to_str().unwrap();
+    let ck = dir.join("run.ckpt");
+    let ck_s = ck.to_str().unwrap();
+    fn args(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+    let run = |out: &Path, extra: &[&str]| -> Vec<String> {
+        let base = [
+            "train",
+            xor_s,
+            "--layers",
+            "2-4-1",
+            "--val",
+            "0",
+            "--epochs",
+            "300",
+            "--optimizer",
+            "adam",
+            "--lr",
+            "0.02",
+            "-q",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        join(&base, extra).iter().map(|s| s.to_string()).collect()
+    };
+    // the uninterrupted run, without a checkpoint
+    let plain = dir.join("plain.nnet");
+    ok(&args(&run(&plain, &[])));
+    let want = std::fs::read(&plain).unwrap();
+    // with a checkpoint: the same model, and the file is left behind
+    let first = dir.join("first.nnet");
+    let out = ok(&args(&run(
+        &first,
+        &["--checkpoint", ck_s, "--checkpoint-every", "7"],
+    )));
+    assert!(!out.contains("resuming"), "{out}");
+    assert_eq!(
+        std::fs::read(&first).unwrap(),
+        want,
+        "checkpoints change the model"
+    );
+    assert!(ck.exists());
+    // the same command again: continues the finished run, the same model
+    let again = dir.join("again.nnet");
+    let out = ok(&args(&run(
+        &again,
+        &["--checkpoint", ck_s, "--checkpoint-every", "7"],
+    )));
+    assert!(out.contains("resuming from"), "{out}");
+    assert_eq!(
+        std::fs::read(&again).unwrap(),
+        want,
+        "the resumed model differs"
+    );
+    // killed at some moment and run again until it finishes: the same model
+    std::fs::remove_file(&ck).unwrap();
+    let killed = dir.join("killed.nnet");
+    let a = run(&killed, &["--checkpoint", ck_s]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nnet"))
+        .args(args(&a))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    let _ = child.kill(); // SIGKILL on Unix; the run may have finished already
+    child.wait().unwrap();
+    ok(&args(&a));
+    assert_eq!(
+        std::fs::read(&killed).unwrap(),
+        want,
+        "the killed and resumed model differs"
+    );
+    // a checkpoint of another run is refused by name; a zero interval is refused
+    let err = fails(&args(&run(&again, &["--checkpoint", ck_s, "--seed", "2"])));
+    assert!(err.contains("`seed`"), "{err}");
+    let err = fails(&args(&run(
+        &again,
+        &["--checkpoint", ck_s, "--checkpoint-every", "0"],
+    )));
+    assert!(err.contains("checkpoint"), "{err}");
+    let err = fails(&args(&run(
+        &again,
+        &[
+            "--checkpoint",
+            dir.join("no-such-dir/run.ckpt").to_str().unwrap(),
+        ],
+    )));
+    assert!(err.contains("does not exist"), "{err}");
 }

@@ -231,3 +231,83 @@ fn training_outcomes() {
         nnet_network_free(net);
     }
 }
+
+unsafe extern "C" fn stop_at_2(_info: *const NnetEpochInfo, user: *mut c_void) -> i32 {
+    // SAFETY: the test passes a pointer to a live u32 as `user`.
+    let calls = unsafe { &mut *(user as *mut u32) };
+    *calls += 1;
+    i32::from(*calls == 2)
+}
+
+#[test]
+fn a_stopped_run_resumes_to_the_uninterrupted_result() {
+    let d = nnet_train_config_default();
+    assert!(d.checkpoint_path.is_null());
+    assert_eq!(d.checkpoint_every, 1);
+    let x = [-1.0f32, -1.0, -1.0, 1.0, 1.0, -1.0, 1.0, 1.0];
+    let y = [-1.0f32, 1.0, 1.0, -1.0];
+    let path = std::env::temp_dir().join(format!("nnet-abi-resume-{}.ckpt", std::process::id()));
+    let cpath = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    let mut cfg = nnet_train_config_default();
+    cfg.learning_rate = 0.1;
+    cfg.epochs = 6;
+    cfg.optimizer.kind = crate::capi::optimizer::NNET_OPT_MOMENTUM;
+    let want = new_net(&[2, 3, 1], NNET_OUTPUT_TANH);
+    let got = new_net(&[2, 3, 1], NNET_OUTPUT_TANH);
+    let zero = NnetTrainReport {
+        epochs_run: 0,
+        best_epoch: 0,
+        train_error: 0.0,
+        validation_error: 0.0,
+    };
+    let (mut r1, mut r2) = (zero, zero);
+    let mut calls = 0u32;
+    // SAFETY: live handles, 4 rows of 2 inputs and 1 target, writable reports; the path is
+    // a C string alive for the calls; `user` points at `calls`.
+    unsafe {
+        let train = |net, cfg: &NnetTrainConfig, r: &mut NnetTrainReport, resume: bool| {
+            let f = if resume {
+                nnet_train_resume
+            } else {
+                nnet_train
+            };
+            f(
+                net,
+                cfg,
+                x.as_ptr(),
+                y.as_ptr(),
+                4,
+                2,
+                1,
+                null(),
+                null(),
+                0,
+                r,
+            )
+        };
+        assert_eq!(train(want, &cfg, &mut r1, false), NNET_OK);
+        // resuming without a checkpoint path is an error that changes nothing
+        assert_eq!(train(got, &cfg, &mut r2, true), NNET_ERR_INVALID_ARGUMENT);
+        assert!(last().contains("checkpoint"));
+        cfg.checkpoint_path = cpath.as_ptr();
+        cfg.on_epoch = Some(stop_at_2);
+        cfg.user = (&raw mut calls).cast();
+        assert_eq!(train(got, &cfg, &mut r2, false), NNET_ERR_STOPPED);
+        assert_eq!(r2.epochs_run, 2);
+        cfg.on_epoch = None;
+        assert_eq!(train(got, &cfg, &mut r2, true), NNET_OK);
+        assert_eq!(r2.epochs_run, r1.epochs_run);
+        assert_eq!(r2.train_error.to_bits(), r1.train_error.to_bits());
+        assert_eq!((*got).net.weights(), (*want).net.weights());
+        // another seed: refused by name
+        cfg.seed = 5;
+        assert_eq!(train(got, &cfg, &mut r2, true), NNET_ERR_INVALID_ARGUMENT);
+        assert!(last().contains("`seed`"), "{}", last());
+        cfg.seed = 0;
+        cfg.checkpoint_every = 0;
+        assert_eq!(train(got, &cfg, &mut r2, true), NNET_ERR_INVALID_ARGUMENT);
+        nnet_network_free(want);
+        nnet_network_free(got);
+    }
+    std::fs::remove_file(&path).unwrap();
+}

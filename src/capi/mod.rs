@@ -309,7 +309,7 @@ pub(crate) fn isa_cstr(isa: Isa) -> *const c_char {
 
 static VERSION_NUL: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
 
-/// The library version, e.g. "0.2.0": a static NUL-terminated string.
+/// The library version, e.g. "0.3.0": a static NUL-terminated string.
 #[unsafe(no_mangle)]
 pub extern "C" fn nnet_version() -> *const c_char {
     VERSION_NUL.as_ptr().cast()

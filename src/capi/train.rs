@@ -1,8 +1,9 @@
 //! Training through the C ABI: the configuration structs and `nnet_train`.
 
-use std::ffi::c_void;
+use std::ffi::{c_char, c_void};
 use std::ops::ControlFlow;
 
+use super::io::c_path;
 use super::network::{NnetNetwork, batch, fallible_clone};
 use super::optimizer::{
     NnetOptimizerConfig, NnetScheduleConfig, nnet_optimizer_config_default,
@@ -12,7 +13,7 @@ use super::regularization::{NNET_REG_NONE, NnetRegularization};
 use super::{
     CResult, Fail, NNET_ERR_STOPPED, NnetStatus, check_ptr, guard, guard_value, net_mut, net_ref,
 };
-use crate::engine::{EpochInfo, Order, TrainConfig};
+use crate::engine::{Checkpointing, EpochInfo, Order, TrainConfig};
 use crate::error::Error;
 use crate::regularization::Regularization;
 
@@ -79,6 +80,13 @@ pub struct NnetTrainConfig {
     pub optimizer: NnetOptimizerConfig,
     /// The learning-rate schedule over the epochs. Default constant.
     pub schedule: NnetScheduleConfig,
+    /// The checkpoint file (NUL-terminated, in an existing directory), replaced atomically
+    /// every `checkpoint_every` epochs and at the end of every run; `nnet_train_resume`
+    /// continues from it. NULL = no checkpoints. Default NULL.
+    pub checkpoint_path: *const c_char,
+    /// Epochs between checkpoints, >= 1 (checked also when `checkpoint_path` is NULL).
+    /// Default 1.
+    pub checkpoint_every: u32,
 }
 
 /// The outcome of `nnet_train`.
@@ -96,7 +104,29 @@ pub struct NnetTrainReport {
 }
 
 impl NnetTrainConfig {
-    fn convert(self) -> CResult<TrainConfig> {
+    /// The Rust configuration, every value checked.
+    ///
+    /// # Safety
+    /// `checkpoint_path` must be NULL or a NUL-terminated string.
+    unsafe fn convert(self) -> CResult<TrainConfig> {
+        if self.checkpoint_every == 0 {
+            return Err(Fail::invalid(
+                "checkpoint_every must be >= 1 epoch, got 0 (the checkpoint interval)".into(),
+            ));
+        }
+        let checkpoint = if self.checkpoint_path.is_null() {
+            None
+        } else {
+            // SAFETY: non-NULL; the caller guarantees a NUL-terminated string.
+            let path = unsafe { c_path(self.checkpoint_path) }.map_err(|f| Fail {
+                message: format!("checkpoint_path: {}", f.message),
+                ..f
+            })?;
+            Some(Checkpointing {
+                path,
+                every: self.checkpoint_every,
+            })
+        };
         let cfg = TrainConfig {
             learning_rate: self.learning_rate,
             epochs: self.epochs,
@@ -116,7 +146,7 @@ impl NnetTrainConfig {
             }
             .convert()?,
             schedule: self.schedule.convert(self.learning_rate)?,
-            checkpoint: None,
+            checkpoint,
         };
         cfg.validate()?;
         Ok(cfg)
@@ -145,6 +175,8 @@ pub extern "C" fn nnet_train_config_default() -> NnetTrainConfig {
             ..nnet_optimizer_config_default()
         },
         schedule: nnet_schedule_config_default(),
+        checkpoint_path: std::ptr::null(),
+        checkpoint_every: 1,
     }
 }
 
@@ -165,7 +197,9 @@ pub extern "C" fn nnet_regularization_default() -> NnetRegularization {
 /// Trains `net` with stochastic or mini-batch gradient descent on `rows` row-major rows of `x` (`n_in` = d(0) values each)
 /// and `y` (`n_out` = d(L) each). A validation set for early stopping and for choosing among
 /// restarts is given by `val_x`, `val_y` and `val_rows`; with `val_rows == 0` there is none and
-/// `val_x`, `val_y` are ignored (they may be NULL). `report` may be NULL.
+/// `val_x`, `val_y` are ignored (they may be NULL). `report` may be NULL. With
+/// `cfg->checkpoint_path`, training writes checkpoints there (SPEC section 7), from which
+/// `nnet_train_resume` continues; a missing directory is an `NNET_ERR_IO` before training.
 ///
 /// Outcomes:
 /// - `NNET_OK`: the network holds the trained weights (the best validation epoch with a
@@ -180,7 +214,8 @@ pub extern "C" fn nnet_regularization_default() -> NnetRegularization {
 /// # Safety
 /// `net` must be a live handle not used by another thread during the call; `cfg` readable;
 /// `x`, `y` must point to `rows * n_in` and `rows * n_out` floats, `val_x`, `val_y` (when
-/// `val_rows > 0`) to `val_rows * n_in` and `val_rows * n_out`; `report` NULL or writable.
+/// `val_rows > 0`) to `val_rows * n_in` and `val_rows * n_out`; `report` NULL or writable;
+/// `cfg->checkpoint_path` NULL or a NUL-terminated string.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nnet_train(
     net: *mut NnetNetwork,
@@ -195,6 +230,71 @@ pub unsafe extern "C" fn nnet_train(
     val_rows: usize,
     report: *mut NnetTrainReport,
 ) -> NnetStatus {
+    // SAFETY: the caller's guarantees are those of `train_or_resume`.
+    unsafe {
+        train_or_resume(
+            net, cfg, x, y, rows, n_in, n_out, val_x, val_y, val_rows, report, false,
+        )
+    }
+}
+
+/// Continues the training run whose checkpoint is at `cfg->checkpoint_path` (written by
+/// `nnet_train` with the same configuration, data and network, then stopped by the
+/// callback, an error or a kill), with the same arguments as `nnet_train`: restores the
+/// weights, optimizer state, sample order, early stopping, restart and report so far, and
+/// runs the rest. The network and report it ends with are bit for bit those of an
+/// uninterrupted `nnet_train`. The callback runs only for the epochs after the resume.
+///
+/// When the file does not exist, training starts from the beginning (as `nnet_train`), so
+/// calling `nnet_train_resume` after every start of a program is safe. Outcomes as
+/// `nnet_train`, and: `NNET_ERR_INVALID_ARGUMENT` without a checkpoint path, or when the
+/// checkpoint belongs to another run (the message names the field that differs, e.g.
+/// `seed`, `layers` or `training_data`); `NNET_ERR_FORMAT` for a corrupt or truncated
+/// file; `NNET_ERR_IO` when it cannot be read. Nothing changes on these failures.
+///
+/// # Safety
+/// As `nnet_train`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nnet_train_resume(
+    net: *mut NnetNetwork,
+    cfg: *const NnetTrainConfig,
+    x: *const f32,
+    y: *const f32,
+    rows: usize,
+    n_in: usize,
+    n_out: usize,
+    val_x: *const f32,
+    val_y: *const f32,
+    val_rows: usize,
+    report: *mut NnetTrainReport,
+) -> NnetStatus {
+    // SAFETY: the caller's guarantees are those of `train_or_resume`.
+    unsafe {
+        train_or_resume(
+            net, cfg, x, y, rows, n_in, n_out, val_x, val_y, val_rows, report, true,
+        )
+    }
+}
+
+/// The body of `nnet_train` and `nnet_train_resume`.
+///
+/// # Safety
+/// As `nnet_train`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn train_or_resume(
+    net: *mut NnetNetwork,
+    cfg: *const NnetTrainConfig,
+    x: *const f32,
+    y: *const f32,
+    rows: usize,
+    n_in: usize,
+    n_out: usize,
+    val_x: *const f32,
+    val_y: *const f32,
+    val_rows: usize,
+    report: *mut NnetTrainReport,
+    resume: bool,
+) -> NnetStatus {
     guard(|| {
         // SAFETY: the caller guarantees a live handle; the shared borrow ends before the
         // callback runs (training works on a copy).
@@ -202,7 +302,8 @@ pub unsafe extern "C" fn nnet_train(
         check_ptr(cfg, "cfg")?;
         // SAFETY: checked non-NULL and aligned; the caller guarantees a readable struct.
         let ccfg = unsafe { *cfg };
-        let rcfg = ccfg.convert()?;
+        // SAFETY: the caller guarantees that `checkpoint_path` is NULL or a C string.
+        let rcfg = unsafe { ccfg.convert()? };
         let (d0, dl) = (original.num_inputs(), original.num_outputs());
         // SAFETY: the caller guarantees the buffer sizes.
         let xs = unsafe { batch(x, rows, n_in, d0, "x")? };
@@ -223,7 +324,7 @@ pub unsafe extern "C" fn nnet_train(
         let mut work = fallible_clone(original)?;
         let callback = ccfg.on_epoch;
         let user = ccfg.user;
-        let outcome = work.train_with_callback(&rcfg, xs, ys, val, |info: &EpochInfo| {
+        let on_epoch = |info: &EpochInfo| {
             let Some(cb) = callback else {
                 return ControlFlow::Continue(());
             };
@@ -239,7 +340,12 @@ pub unsafe extern "C" fn nnet_train(
             } else {
                 ControlFlow::Continue(())
             }
-        });
+        };
+        let outcome = if resume {
+            work.resume_with_callback(&rcfg, xs, ys, val, on_epoch)
+        } else {
+            work.train_with_callback(&rcfg, xs, ys, val, on_epoch)
+        };
         match outcome {
             Ok(r) => {
                 // SAFETY: the caller guarantees exclusive use of the live handle; no other

@@ -71,7 +71,9 @@ pub struct TrainConfig {
 /// The checkpoints of a training run ([`TrainConfig::checkpoint`]): the file, replaced
 /// atomically at the end of every `every`-th epoch of every run, at the end of each run
 /// (so a kill after the last epoch still resumes to the same result) and at the epoch where
-/// the callback stops training.
+/// the callback stops training. [`Network::train`](crate::Network::train) always starts
+/// from the beginning and replaces the file; [`Network::resume`](crate::Network::resume)
+/// continues from it.
 ///
 /// ```
 /// use nnet::{Checkpointing, TrainConfig};

@@ -5,7 +5,9 @@
 //! - [`plan`]: the one function that chooses the path, batch and threads
 //!   ([`Network::train_plan`]), with every threshold;
 //! - `epoch`: the epoch loop over a [`step::Step`] (order, evaluation, divergence, early
-//!   stopping, callback, restarts, report);
+//!   stopping, callback, restarts, checkpoints, report);
+//! - `resume`: what a checkpoint of a run holds (SPEC section 7), the identity a resumed
+//!   run must match, and reading the state back ([`Network::resume`]);
 //! - `step`: the per-sample and accumulated steps; `batched`: the matrix-product step;
 //! - `update`: how a gradient changes the weights (plain SGD, or an optimizer's state step);
 //! - `evaluate`: batched `E_in`, prediction and the gradient of `E_aug`.
@@ -93,7 +95,8 @@ impl Network {
     /// configuration, network or data set ([`Error::InvalidArgument`] naming the field that
     /// differs, e.g. `` `seed` `` or `` `training_data` ``), and on a corrupt or truncated
     /// file ([`Error::Format`]). A checkpoint of a run that had ended gives its result
-    /// without training.
+    /// without training. The thread count (`cfg.threads`) and the checkpoint interval may
+    /// differ from the run that wrote the file: results do not depend on them.
     ///
     /// ```
     /// use std::ops::ControlFlow;
