@@ -18,7 +18,8 @@
  *   Outputs are written only on success, and a failed call changes nothing the caller owns.
  *   Three documented exceptions: in nnet_train, NNET_ERR_DIVERGED leaves the network with
  *   its last finite weights, and NNET_ERR_STOPPED (the on_epoch callback returned non-zero)
- *   leaves it with the weights training ended with and writes the report; in
+ *   leaves it with the weights training ended with and writes the report (nnet_train_resume
+ *   has the same two exceptions, and with a checkpoint_path both write that file); in
  *   nnet_optimizer_step, NNET_ERR_DIVERGED (a finite gradient whose step overflowed a
  *   weight) leaves the network with the weights of that step.
  *

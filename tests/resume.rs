@@ -573,3 +573,50 @@ fn bad_checkpoint_settings_are_errors() {
     ));
     assert_eq!(bits(net.weights()), before);
 }
+
+#[test]
+fn an_inconsistent_state_with_a_valid_checksum_is_a_format_error() {
+    use nnet::checkpoint::{Checkpoint, Value};
+    let d = data();
+    let cfg = TrainConfig {
+        restarts: 1,
+        ..config(Optimizer::adam(), 16, temp_path("inconsistent"))
+    };
+    let path = cfg.checkpoint.as_ref().unwrap().path.clone();
+    let mut net = stopped(&cfg, &d);
+    let good = Checkpoint::load(&path).unwrap();
+    let n = good.get_f32s("weights").unwrap().len();
+    let mut nan_weights = vec![0.0f32; n];
+    nan_weights[3] = f32::NAN;
+    let changes: Vec<(&str, Value)> = vec![
+        ("phase", Value::Str("paused".into())),
+        ("run", Value::U64(2)),
+        ("epoch", Value::U64(0)),
+        ("epoch", Value::U64(9)),
+        ("weights", Value::F32s(vec![0.0; n - 1])),
+        ("weights", Value::F32s(nan_weights)),
+        ("order", Value::U64s(vec![0; ROWS - 1])),
+        ("order", Value::U64s(vec![ROWS as u64; ROWS])),
+        ("order_rng", Value::Bytes(vec![0; 47])),
+        ("best_epoch", Value::U64(4)),
+        ("train_errors", Value::F64s(vec![0.5; 2])),
+        ("optimizer_s1", Value::F32s(vec![0.0; 5])),
+        ("optimizer_t", Value::Str("one".into())),
+        ("has_kept", Value::U64(1)),
+    ];
+    let val = Some((&d.vx[..], &d.vy[..]));
+    let before = bits(net.weights());
+    for (field, v) in changes {
+        let mut c = good.clone();
+        c.put(field, v.clone()).unwrap();
+        c.save(&path).unwrap();
+        match net.resume(&cfg, &d.x, &d.y, val) {
+            Err(Error::Format(_)) => {}
+            other => panic!("{field} = {v:?}: expected a format error, got {other:?}"),
+        }
+        assert_eq!(bits(net.weights()), before, "{field}: the network changed");
+    }
+    good.save(&path).unwrap();
+    net.resume(&cfg, &d.x, &d.y, val).unwrap();
+    std::fs::remove_file(&path).unwrap();
+}
