@@ -79,15 +79,8 @@ fn parse() -> Result<Args, String> {
             "--infer" => a.infer = true,
             "--planned" => a.planned = true,
             "--optimizer" => {
-                a.optimizer = match value()?.as_str() {
-                    "sgd" => Optimizer::Sgd,
-                    "momentum" => Optimizer::momentum(),
-                    "nesterov" => Optimizer::nesterov(),
-                    "adam" => Optimizer::adam(),
-                    "adamw" => Optimizer::adamw(),
-                    "rprop" => Optimizer::rprop(),
-                    v => return Err(format!("unknown optimizer {v}")),
-                }
+                let v = value()?;
+                a.optimizer = Optimizer::from_name(&v).ok_or(format!("unknown optimizer {v}"))?
             }
             _ => return Err(format!("unknown option {flag}")),
         }

@@ -6,26 +6,16 @@ use std::path::Path;
 
 use nnet::{Checkpointing, Error, Network, Optimizer, Result, TrainConfig};
 
-/// The optimizer names the command line knows.
-pub const OPTIMIZERS: [&str; 6] = ["sgd", "momentum", "nesterov", "adam", "adamw", "rprop"];
-
-/// Sets the optimizer `name` with its default parameters (SPEC section 6) in `cfg`. "rprop"
-/// (iRPROP-) is a full-batch method: training refuses a batch size below the training rows.
+/// Sets the optimizer `name` (one of [`Optimizer::NAMES`]) with its default parameters
+/// (SPEC section 6) in `cfg`. "rprop" (iRPROP-) is a full-batch method: training refuses a
+/// batch size below the training rows.
 pub fn set_optimizer(cfg: &mut TrainConfig, name: &str) -> Result<()> {
-    cfg.optimizer = match name {
-        "sgd" => Optimizer::Sgd,
-        "momentum" => Optimizer::momentum(),
-        "nesterov" => Optimizer::nesterov(),
-        "adam" => Optimizer::adam(),
-        "adamw" => Optimizer::adamw(),
-        "rprop" => Optimizer::rprop(),
-        n => {
-            return Err(Error::InvalidArgument(format!(
-                "unknown optimizer '{n}': choose one of {}",
-                OPTIMIZERS.join(", ")
-            )));
-        }
-    };
+    cfg.optimizer = Optimizer::from_name(name).ok_or_else(|| {
+        Error::InvalidArgument(format!(
+            "unknown optimizer '{name}': choose one of {}",
+            Optimizer::NAMES.join(", ")
+        ))
+    })?;
     Ok(())
 }
 

@@ -62,6 +62,29 @@ pub enum Optimizer {
 }
 
 impl Optimizer {
+    /// The names [`Optimizer::from_name`] knows, in the order of SPEC section 6.
+    pub const NAMES: [&'static str; 6] = ["sgd", "momentum", "nesterov", "adam", "adamw", "rprop"];
+
+    /// The optimizer called `name` (one of [`Optimizer::NAMES`]) with its default
+    /// parameters; `None` for any other name.
+    ///
+    /// ```
+    /// use nnet::Optimizer;
+    /// assert_eq!(Optimizer::from_name("adam"), Some(Optimizer::adam()));
+    /// assert_eq!(Optimizer::from_name("lbfgs"), None);
+    /// ```
+    pub fn from_name(name: &str) -> Option<Optimizer> {
+        Some(match name {
+            "sgd" => Optimizer::Sgd,
+            "momentum" => Optimizer::momentum(),
+            "nesterov" => Optimizer::nesterov(),
+            "adam" => Optimizer::adam(),
+            "adamw" => Optimizer::adamw(),
+            "rprop" => Optimizer::rprop(),
+            _ => return None,
+        })
+    }
+
     /// Momentum with `mu = 0.9`.
     pub fn momentum() -> Optimizer {
         Optimizer::Momentum { mu: 0.9 }
