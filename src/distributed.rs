@@ -15,19 +15,29 @@
 //!
 //! # Determinism and the single-process run
 //!
+//! A rank sums its rows' gradients with the matrix products of the one-process engine's
+//! mini-batch step when its batch (`cfg.train.batch_size`) takes that path in
+//! [`Network::train_plan`] (`batch * D >= 1024`, at least 3 rows; then for every step of the
+//! call, a short last step included), and sample by sample (rank-1 updates) otherwise.
+//!
 //! With a given number of ranks a run is deterministic: every rank's sum visits its rows in a
-//! fixed order, the allreduce of a fixed number of ranks adds the partial sums in a fixed
-//! order (Open MPI and MPICH choose the algorithm from the message size and the job layout),
-//! and every rank receives the same bits, which every epoch checks (training fails with an
-//! error rather than going on with ranks whose weights differ).
+//! fixed order (the matrix products cut a batch into fixed chunks of rows and add their
+//! products in chunk order, on one thread a rank), the allreduce of a fixed number of ranks
+//! adds the partial sums in a fixed order (Open MPI and MPICH choose the algorithm from the
+//! message size and the job layout), and every rank receives the same bits, which every epoch
+//! checks (training fails with an error rather than going on with ranks whose weights differ).
 //!
 //! Against [`Network::train`] with the same global batch and row order
 //! ([`Shard::global_order`], batch `P x b`), the result is equal to float32 rounding, not bit
-//! for bit: one process adds the rows of a batch one after the other (or, on the
-//! matrix-product path, adds each chunk's product straight into the weights), while `P` ranks
-//! add `P` partial sums, a different grouping of the same additions. With one rank the only
-//! difference is the order of the scaling: the mean gradient `g / B` times `eta` instead of
-//! `eta / B` times `g`. Making the grouping equal would need every per-sample gradient on one
+//! for bit: `P` ranks add `P` partial sums, a different grouping of the additions than one
+//! process makes, and one process applies plain SGD on the matrix-product path inside the
+//! products (each chunk's product added straight into the weights). With one rank and a
+//! power-of-two batch (dividing by it is exact) it is equal bit for bit where both compute
+//! the same operations: plain SGD on the per-sample path (the mean gradient `g / B` times
+//! `eta` instead of `eta / B` times `g`, the same value), and an optimizer state
+//! ([`OptimizerState`]) on the matrix-product path (the products write `g / B` there, here
+//! `g`, then divided by `B`; the regularizer's gradient and the optimizer's kernel are the
+//! same). Making the grouping equal for `P` ranks would need every per-sample gradient on one
 //! rank, which costs the speed data parallelism exists for.
 //!
 //! Restarts keep both properties: every run re-initializes from the seed that
@@ -40,8 +50,8 @@ use std::ops::{ControlFlow, Range};
 use std::path::Path;
 use std::time::Instant;
 
+use crate::engine::{BatchTrainer, Evaluator, restart_seed, use_gemm};
 use crate::engine::{EpochInfo, Order, TrainConfig, TrainReport};
-use crate::engine::{Evaluator, restart_seed};
 use crate::error::{Error, Result, check_finite, try_zeroed};
 use crate::gradient::{Backprop, add_regularizer_gradient, check_xy, scaled_copies};
 use crate::network::{Network, fill_uniform};
@@ -333,6 +343,10 @@ impl Update for OptimizerState {
 /// The buffers of one rank's training call, allocated once for all its runs.
 struct RankState {
     bp: Backprop,
+    /// The matrix-product gradient sums, when the local batch takes that path in
+    /// [`Network::train_plan`] ([`use_gemm`]); then every step of the call uses them, as the
+    /// plan's path holds for every step of a training call.
+    trainer: Option<BatchTrainer>,
     grad: Vec<f32>,
     order: Vec<usize>,
     snapshot: Vec<f32>,
@@ -382,7 +396,9 @@ fn check_rows(net: &Network, x: &[f32], y: &[f32], what: &str) -> Result<usize> 
 ///
 /// Each step, every rank takes the next `cfg.train.batch_size` rows of its shard (in its own
 /// order: [`Order::Sequential`], or a permutation or random pick seeded by the seed, the run
-/// and the rank), sums their per-sample gradients into one buffer of D floats, and one
+/// and the rank), sums their per-sample gradients into one buffer of D floats (with the
+/// engine's matrix products when the batch takes that path in [`Network::train_plan`], see the
+/// [module documentation](self)), and one
 /// in-place [`Collective::allreduce_sum`] adds the buffers of all ranks. Every rank then
 /// divides by the global batch size, adds the regularizer's gradient, and applies `update`
 /// ([`Update`]: [`sgd`], an [`OptimizerState`], or a closure) with the epoch's learning rate
@@ -463,6 +479,7 @@ where
     let rows = x.len() / n_in;
     let val_rows = val.map_or(0, |(vx, _)| vx.len() / n_in);
     let restarts = cfg.train.restarts;
+    let local_batch = cfg.train.batch_size.min(rows);
     let state = (|| -> Result<RankState> {
         let d = net.num_weights();
         let mut order = Vec::new();
@@ -472,6 +489,11 @@ where
         order.extend(0..rows);
         Ok(RankState {
             bp: Backprop::new(net)?,
+            trainer: if use_gemm(net, local_batch) {
+                Some(BatchTrainer::new(net, local_batch, 1)?)
+            } else {
+                None
+            },
             grad: try_zeroed(d, "the gradient")?,
             order,
             snapshot: try_zeroed(d, "the weight snapshot")?,
@@ -649,13 +671,21 @@ impl RunContext<'_> {
                 let t0 = Instant::now();
                 let lo = (s * b).min(rows);
                 let hi = (lo + b).min(rows);
-                st.grad.fill(0.0);
-                for &i in &st.order[lo..hi] {
-                    let xr = &x[i * n_in..(i + 1) * n_in];
-                    let yr = &y[i * n_out..(i + 1) * n_out];
-                    st.bp.forward_output_delta(net, xr, yr);
-                    st.bp.backward(net);
-                    st.bp.accumulate(net, &mut st.grad, 1.0);
+                let batch = &st.order[lo..hi];
+                match &mut st.trainer {
+                    Some(t) => {
+                        t.gradient(net, 1, x, y, batch, 1.0, &mut st.grad);
+                    }
+                    _ => {
+                        st.grad.fill(0.0);
+                        for &i in batch {
+                            let xr = &x[i * n_in..(i + 1) * n_in];
+                            let yr = &y[i * n_out..(i + 1) * n_out];
+                            st.bp.forward_output_delta(net, xr, yr);
+                            st.bp.backward(net);
+                            st.bp.accumulate(net, &mut st.grad, 1.0);
+                        }
+                    }
                 }
                 let t1 = Instant::now();
                 collective.allreduce_sum(&mut st.grad);

@@ -30,6 +30,7 @@ use super::plan::parallel_work;
 use super::step::{Sets, Step};
 use super::update::Stateful;
 use crate::error::{Error, Result, try_zeroed};
+use crate::kernels::Kernels;
 use crate::kernels::delta;
 use crate::kernels::gemm::{GemmScratch, MatMut, MatRef, Operand};
 use crate::network::{Network, Output};
@@ -433,20 +434,7 @@ impl BatchTrainer {
                 );
             }
         };
-        let tasks = &self.tasks;
-        let wdata = &mut self.w.data[..];
-        if par {
-            run_tasks(tasks, wdata, 0, &update);
-        } else {
-            let mut rest = wdata;
-            let mut base = 0;
-            for t in tasks {
-                let (cur, tail) = rest.split_at_mut(t.end - base);
-                update(t, &mut cur[t.start - base..]);
-                rest = tail;
-                base = t.end;
-            }
-        }
+        for_each_task(&self.tasks, &mut self.w.data[..], par, &update);
         loss
     }
 
@@ -512,27 +500,16 @@ impl BatchTrainer {
         let (state, g) = opt.parts();
         let (step, s1, s2) = state.next_step(eta);
         let grad_step = |t: &RowTask, p: Blocks| {
-            let (kin, cols) = (layers[t.l - 1] + 1, layers[t.l]);
-            {
-                let mut s = lock_for_thread(scratch);
-                for (ci, c) in chunks.iter().enumerate() {
-                    let xa = MatRef::row_major(&c.acts.acts[t.l - 1], c.rows, kin)
-                        .expect("shape")
-                        .t()
-                        .block(t.i0, 0, t.rows, c.rows);
-                    let d = MatRef::row_major(&c.deltas[t.l - 1], c.rows, cols).expect("shape");
-                    let out = MatMut::row_major(p.g, t.rows, cols).expect("block shape");
-                    k.gemm_op(
-                        alpha,
-                        Operand::Mat(xa),
-                        Operand::Mat(d),
-                        ci > 0,
-                        out,
-                        &mut s,
-                        false,
-                    );
-                }
-            }
+            let cols = layers[t.l];
+            gradient_block(
+                &k,
+                chunks,
+                layers,
+                t,
+                alpha,
+                p.g,
+                &mut lock_for_thread(scratch),
+            );
             if reg.is_active() {
                 // the bias row is the layer's row 0
                 let s = if t.i0 == 0 && !reg.covers_row(0) {
@@ -551,20 +528,55 @@ impl BatchTrainer {
             s1,
             s2,
         };
-        let tasks = &self.row_tasks;
-        if par {
-            run_tasks(tasks, blocks, 0, &grad_step);
-        } else {
-            let mut rest = blocks;
-            let mut base = 0;
-            for t in tasks {
-                let (cur, tail) = rest.split_at(t.end - base);
-                grad_step(t, cur);
-                rest = tail;
-                base = t.end;
-            }
-        }
+        for_each_task(&self.row_tasks, blocks, par, &grad_step);
         state.advance();
+        loss
+    }
+
+    /// The weight gradient of `E_in` over the rows `batch` (no regularizer), for a caller that
+    /// combines and applies it itself (data-parallel training): writes `alpha` times the sum
+    /// of the rows' per-sample gradients `de_n/dw` into `g` (D floats, the network's row-major
+    /// layout; `alpha = 1` gives the sum) and returns the summed sample errors. The weights
+    /// are the network's (packed here), and the products are those of
+    /// [`BatchTrainer::step_optimizer`]: the chunks' forward and backward passes, then each
+    /// block of rows of `g` as the chunks' `X_c^T Delta_c` added in chunk order. Every value
+    /// of `g` is written, also when an error is not finite (the non-finite values propagate);
+    /// no rows give zeros.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn gradient(
+        &mut self,
+        net: &Network,
+        threads: usize,
+        x: &[f32],
+        y: &[f32],
+        batch: &[usize],
+        alpha: f32,
+        g: &mut [f32],
+    ) -> f64 {
+        assert_eq!(g.len(), net.num_weights(), "gradient buffer length");
+        if batch.is_empty() {
+            g.fill(0.0);
+            return 0.0;
+        }
+        self.w.pack(net);
+        self.pack_transposed(net);
+        let (loss, par) = self.forward_backward(net, threads, x, y, batch);
+        let k = net.kernels();
+        let chunks = &self.chunks[..batch.len().div_ceil(CHUNK_ROWS)];
+        let scratch = &self.scratch;
+        let layers = &self.layers;
+        let block = |t: &RowTask, gb: &mut [f32]| {
+            gradient_block(
+                &k,
+                chunks,
+                layers,
+                t,
+                alpha,
+                gb,
+                &mut lock_for_thread(scratch),
+            );
+        };
+        for_each_task(&self.row_tasks, g, par, &block);
         loss
     }
 
@@ -760,6 +772,61 @@ impl Step for Gemm {
         });
         bt.store(net);
         finite
+    }
+}
+
+/// The weight gradient of one block of rows, `alpha * sum_c X_c^T Delta_c` over the chunks
+/// `chunks` for rows `t.i0..t.i0 + t.rows` of layer `t.l`, written (not added) into `g`, the
+/// block's `t.rows x d(l)` values (row-major). `chunks` must not be empty.
+fn gradient_block(
+    k: &Kernels,
+    chunks: &[Chunk],
+    layers: &[usize],
+    t: &RowTask,
+    alpha: f32,
+    g: &mut [f32],
+    s: &mut GemmScratch,
+) {
+    let (kin, cols) = (layers[t.l - 1] + 1, layers[t.l]);
+    for (ci, c) in chunks.iter().enumerate() {
+        let xa = MatRef::row_major(&c.acts.acts[t.l - 1], c.rows, kin)
+            .expect("shape")
+            .t()
+            .block(t.i0, 0, t.rows, c.rows);
+        let d = MatRef::row_major(&c.deltas[t.l - 1], c.rows, cols).expect("shape");
+        let out = MatMut::row_major(&mut *g, t.rows, cols).expect("block shape");
+        k.gemm_op(
+            alpha,
+            Operand::Mat(xa),
+            Operand::Mat(d),
+            ci > 0,
+            out,
+            s,
+            false,
+        );
+    }
+}
+
+/// Runs `f` on every task with its block of `w` (the values from flat offset 0): spread over
+/// the workers with [`run_tasks`] when `par`, else in task order on the calling thread.
+fn for_each_task<T, S, F>(tasks: &[T], w: S, par: bool, f: &F)
+where
+    T: Span + Sync,
+    S: Split,
+    F: Fn(&T, S) + Sync,
+{
+    if par {
+        return run_tasks(tasks, w, 0, f);
+    }
+    let mut rest = w;
+    let mut base = 0;
+    for t in tasks {
+        let (start, end) = t.span();
+        let (_, tail) = rest.split_at(start - base);
+        let (cur, tail) = tail.split_at(end - start);
+        f(t, cur);
+        rest = tail;
+        base = end;
     }
 }
 

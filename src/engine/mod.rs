@@ -29,8 +29,10 @@ mod update;
 pub use config::{Checkpointing, EpochInfo, Order, TrainConfig, TrainReport};
 pub use plan::{TrainPath, TrainPlan};
 
+pub(crate) use batched::BatchTrainer;
 pub(crate) use epoch::restart_seed;
 pub(crate) use evaluate::Evaluator;
+pub(crate) use plan::use_gemm;
 
 use crate::error::{Error, Result};
 use crate::gradient::{check_xy, scaled_copies};

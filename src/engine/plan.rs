@@ -132,8 +132,9 @@ pub(crate) fn predict_batched(rows: usize) -> bool {
     rows >= PREDICT_BATCH_MIN_ROWS
 }
 
-/// Whether batches of `batch` rows of `net` take the matrix-product path.
-fn use_gemm(net: &Network, batch: usize) -> bool {
+/// Whether batches of `batch` rows of `net` take the matrix-product path (also the choice of
+/// a rank's gradient sum in data-parallel training).
+pub(crate) fn use_gemm(net: &Network, batch: usize) -> bool {
     let layers = net.layers();
     let row_floats: usize =
         layers.iter().map(|d| d + 1).sum::<usize>() + layers[1..].iter().sum::<usize>();

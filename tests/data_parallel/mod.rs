@@ -10,7 +10,7 @@ use nnet::distributed::{
 };
 use nnet::{
     EpochInfo, Error, Network, Optimizer, OptimizerState, Order, Output, Regularization, Schedule,
-    TrainConfig,
+    TrainConfig, TrainPath,
 };
 
 /// Rows of the training and the validation set (divisible by 1, 2 and 4 ranks).
@@ -19,6 +19,12 @@ pub const VAL_ROWS: usize = 40;
 pub const LAYERS: [usize; 3] = [5, 7, 3];
 /// Rows a rank takes per step.
 pub const LOCAL_BATCH: usize = 4;
+/// Rows of the training set of the matrix-product checks (divisible by 1, 2 and 4 ranks): the
+/// last step of an epoch takes 8 rows with 1 rank, 4 a rank with 2 ranks, 66 a rank with 4.
+pub const GEMM_ROWS: usize = 776;
+/// Rows a rank takes per step in the matrix-product checks: two chunks of the engine's
+/// products.
+pub const GEMM_LOCAL_BATCH: usize = 128;
 
 /// A smooth 3-class problem on 5 inputs (the same on every rank).
 pub fn data(rows: usize, seed: u64) -> (Vec<f32>, Vec<f32>) {
@@ -134,6 +140,8 @@ pub fn run_all(c: &dyn Collective) {
     restarts_equal_single_process(c, None, false);
     restarts_equal_single_process(c, Some(Optimizer::momentum()), true);
     restarts_stop_on_a_callback(c);
+    matrix_products_equal_single_process(c, None, Regularization::none());
+    matrix_products_equal_single_process(c, Some(Optimizer::momentum()), Regularization::l2(1e-3));
 }
 
 fn identical_and_repeatable(c: &dyn Collective) {
@@ -589,4 +597,117 @@ fn restarts_stop_on_a_callback(c: &dyn Collective) {
     assert_eq!((r.report.run, r.report.epochs_run), (0, 2));
     assert!(r.report.stopped_by_callback);
     say(c, "restarts: a callback's stop ends every run");
+}
+
+/// Local batches on the engine's matrix-product path (`batch * D >= 1024`): each rank's
+/// gradient sum comes from the products of the engine's mini-batch step. Identical weights on
+/// every rank after every epoch, two runs equal bit for bit, and equal to one process over the
+/// same global batches to float32 rounding; with one rank and an optimizer state (a batch of
+/// 128, so dividing by it is exact) bit for bit, as one process computes the same products.
+fn matrix_products_equal_single_process(
+    c: &dyn Collective,
+    optimizer: Option<Optimizer>,
+    reg: Regularization,
+) {
+    let cfg = TrainConfig {
+        batch_size: GEMM_LOCAL_BATCH,
+        optimizer: optimizer.unwrap_or(Optimizer::Sgd),
+        ..config(3, reg)
+    };
+    let rows = GEMM_ROWS / c.size();
+    assert_eq!(network().train_plan(&cfg, rows).path, TrainPath::Gemm);
+    let (x, y) = data(GEMM_ROWS, 3);
+    let (vx, vy) = data(VAL_ROWS, 2);
+    let shard = Shard::of(c, GEMM_ROWS).unwrap();
+    let vshard = Shard::of(c, VAL_ROWS).unwrap();
+    let local = LocalData {
+        x: shard.slice(&x, LAYERS[0]).unwrap(),
+        y: shard.slice(&y, LAYERS[2]).unwrap(),
+        validation: Some((
+            vshard.slice(&vx, LAYERS[0]).unwrap(),
+            vshard.slice(&vy, LAYERS[2]).unwrap(),
+        )),
+    };
+    let dcfg = DistributedConfig {
+        train: cfg.clone(),
+        checkpoint: None,
+    };
+    let train = || {
+        let mut net = network();
+        let on_epoch = |info: &EpochInfo, net: &Network| {
+            assert!(
+                c.all_equal(fingerprint(net.weights())),
+                "weights differ between ranks after epoch {}",
+                info.epoch
+            );
+            ControlFlow::Continue(())
+        };
+        let r = match optimizer {
+            None => distributed::train_distributed(
+                &mut net,
+                local,
+                &dcfg,
+                c,
+                distributed::sgd,
+                on_epoch,
+            ),
+            Some(o) => distributed::train_distributed(
+                &mut net,
+                local,
+                &dcfg,
+                c,
+                OptimizerState::for_network(o, &network()).unwrap(),
+                on_epoch,
+            ),
+        }
+        .unwrap();
+        (net, r)
+    };
+    let (dist, report) = train();
+    let (again, _) = train();
+    assert_eq!(dist.weights(), again.weights(), "two runs differ");
+    let per_epoch = (rows).div_ceil(GEMM_LOCAL_BATCH) as u64;
+    assert_eq!(report.steps, 3 * per_epoch);
+
+    let order = shard.global_order(GEMM_LOCAL_BATCH);
+    let xs = gather(&x, LAYERS[0], &order);
+    let ys = gather(&y, LAYERS[2], &order);
+    let one = TrainConfig {
+        batch_size: GEMM_LOCAL_BATCH * c.size(),
+        threads: 1,
+        ..cfg
+    };
+    let mut single = network();
+    let r = single
+        .train(&one, &xs, &ys, Some((&vx[..], &vy[..])))
+        .unwrap();
+    let what = format!("{optimizer:?}, {:?}", reg.kind);
+    let d = rel_diff(dist.weights(), single.weights());
+    assert!(d < 1e-5, "{what}: relative difference {d} to one process");
+    if c.size() == 1 && optimizer.is_some() {
+        assert_eq!(dist.weights(), single.weights(), "{what}: one rank");
+    }
+    assert_ne!(
+        dist.weights(),
+        network().weights(),
+        "training changed nothing"
+    );
+    assert_eq!(report.report.best_epoch, r.best_epoch, "{what}");
+    for (a, b) in report.report.history.iter().zip(&r.history) {
+        assert!(
+            (a.train_error - b.train_error).abs() <= 1e-5 * b.train_error,
+            "{what}"
+        );
+        assert!(
+            (a.validation_error - b.validation_error).abs() <= 1e-5 * b.validation_error,
+            "{what}"
+        );
+    }
+    say(
+        c,
+        &format!(
+            "matrix-product gradient sums ({what}): equal to one process to {d:.1e} after 3 \
+             epochs"
+        ),
+    );
 }
