@@ -45,7 +45,6 @@
 //! tests compare every epoch of every run and the kept run with one process (to float32
 //! rounding; bit for bit with one rank, plain SGD and an exact batch division).
 
-use std::hash::Hasher;
 use std::ops::{ControlFlow, Range};
 use std::path::Path;
 use std::time::Instant;
@@ -165,14 +164,11 @@ fn decode_error(bytes: &[u8]) -> Error {
 }
 
 /// A 64-bit fingerprint of the bits of `values` (equal values give equal fingerprints; any
-/// changed bit changes it with near certainty), to check that ranks hold the same weights.
+/// changed bit changes it with near certainty), to check that ranks hold the same weights:
+/// the checkpoints' data fingerprint (64-bit FNV-1a over the bit patterns, then the length),
+/// the same on every build, so ranks built apart agree too.
 pub fn fingerprint(values: &[f32]) -> u64 {
-    let mut h = std::hash::DefaultHasher::new();
-    for v in values {
-        h.write_u32(v.to_bits());
-    }
-    h.write_usize(values.len());
-    h.finish()
+    crate::engine::data_fingerprint(values)
 }
 
 /// Which rows of a data set of `total_rows` rows each of `size` ranks holds: contiguous blocks

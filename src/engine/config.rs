@@ -18,7 +18,7 @@ pub enum Order {
     RandomPick,
 }
 
-/// Settings for [`Network::train`]. `TrainConfig::default()` gives a working starting point.
+/// Settings for [`Network::train`](crate::Network::train). `TrainConfig::default()` gives a working starting point.
 ///
 /// ```
 /// use nnet::{TrainConfig, Regularization};
@@ -177,7 +177,7 @@ pub struct EpochInfo {
     pub validation_error: f64,
 }
 
-/// The outcome of [`Network::train`].
+/// The outcome of [`Network::train`](crate::Network::train).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainReport {
     /// Epochs run (of the run that was kept, when restarting).

@@ -33,6 +33,7 @@ pub(crate) use batched::BatchTrainer;
 pub(crate) use epoch::restart_seed;
 pub(crate) use evaluate::Evaluator;
 pub(crate) use plan::use_gemm;
+pub(crate) use resume::data_fingerprint;
 
 use crate::error::{Error, Result};
 use crate::gradient::{check_xy, scaled_copies};

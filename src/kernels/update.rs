@@ -1,9 +1,9 @@
 //! The optimizer update: one fused pass over the weights, the gradient and the optimizer
 //! state per step (SPEC section 6).
 //!
-//! Each rule is written once, lane by lane, over [`Lanes`]: a minimal vector interface that
-//! both `f32` (the scalar reference, one lane) and every [`Vector`] implement. The one driver,
-//! [`update`], streams full vectors and a partial tail through the rule, so the scalar
+//! Each rule is written once, lane by lane, over `Lanes`: a minimal vector interface that
+//! both `f32` (the scalar reference, one lane) and every `Vector` implement. The one driver,
+//! `update`, streams full vectors and a partial tail through the rule, so the scalar
 //! reference and every instruction set run the same operations in the same order. Every
 //! operation is an IEEE-754 correctly rounded one (add, multiply, fused multiply-add, divide,
 //! square root, compare and select), so all kernel sets give bitwise equal weights and state.
