@@ -46,16 +46,20 @@
 //! rounding; bit for bit with one rank, plain SGD and an exact batch division).
 
 use std::ops::{ControlFlow, Range};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use crate::checkpoint::Checkpoint;
 use crate::engine::{BatchTrainer, Evaluator, restart_seed, use_gemm};
 use crate::engine::{EpochInfo, Order, TrainConfig, TrainReport};
+use crate::engine::{
+    check_path, config_identity, pair_fingerprint, put_history, put_kept, restore,
+};
 use crate::error::{Error, Result, check_finite, try_zeroed};
 use crate::gradient::{Backprop, add_regularizer_gradient, check_xy, scaled_copies};
 use crate::network::{Network, fill_uniform};
 use crate::optim::OptimizerState;
-use crate::rng::SeededRng;
+use crate::rng::{RngState, SeededRng};
 
 #[cfg(feature = "mpi")]
 pub use self::mpi_impl::Mpi;
@@ -315,6 +319,23 @@ pub trait Update {
     /// Back to the start of a run, before its first step. A closure has nothing to reset (the
     /// default): one that holds optimizer state keeps it across restarts.
     fn reset(&mut self) {}
+
+    /// The state a resumable checkpoint (`TrainConfig::checkpoint`) holds: the step counter
+    /// and two state vectors; `None` (the default) for an update without state. A closure's
+    /// own state is not saved.
+    fn checkpoint_state(&self) -> Option<(u64, &[f32], &[f32])> {
+        None
+    }
+
+    /// Continues from what [`Update::checkpoint_state`] gave (called after
+    /// [`Update::reset`]); errors, changing nothing, when the state does not fit. The
+    /// default, for an update without state, refuses any state.
+    fn restore_checkpoint_state(&mut self, t: u64, s1: &[f32], s2: &[f32]) -> Result<()> {
+        let _ = (t, s1, s2);
+        Err(Error::InvalidArgument(
+            "this update has no state to restore from a checkpoint".into(),
+        ))
+    }
 }
 
 impl<F> Update for F
@@ -333,6 +354,14 @@ impl Update for OptimizerState {
 
     fn reset(&mut self) {
         OptimizerState::reset(self);
+    }
+
+    fn checkpoint_state(&self) -> Option<(u64, &[f32], &[f32])> {
+        Some(self.raw())
+    }
+
+    fn restore_checkpoint_state(&mut self, t: u64, s1: &[f32], s2: &[f32]) -> Result<()> {
+        self.restore_raw(t, s1, s2)
     }
 }
 
@@ -358,13 +387,12 @@ fn check_local(
     net: &Network,
     data: &LocalData,
     cfg: &DistributedConfig,
+    resume: bool,
 ) -> Result<(Option<(Vec<f32>, Vec<f32>)>, Option<(Vec<f32>, Vec<f32>)>)> {
     cfg.train.validate()?;
-    if cfg.train.checkpoint.is_some() {
+    if resume && cfg.train.checkpoint.is_none() {
         return Err(Error::InvalidArgument(
-            "distributed training does not write the engine's checkpoints: set \
-             DistributedConfig::checkpoint, not TrainConfig::checkpoint"
-                .into(),
+            "resuming needs a checkpoint path (TrainConfig::checkpoint)".into(),
         ));
     }
     check_rows(net, data.x, data.y, "training")?;
@@ -443,20 +471,104 @@ pub fn train_distributed<C, U, F>(
     data: LocalData<'_>,
     cfg: &DistributedConfig<'_>,
     collective: &C,
-    mut update: U,
-    mut on_epoch: F,
+    update: U,
+    on_epoch: F,
 ) -> Result<DistributedReport>
 where
     C: Collective + ?Sized,
     U: Update,
     F: FnMut(&EpochInfo, &Network) -> ControlFlow<()>,
 {
-    let local = check_local(net, &data, cfg);
+    train(net, data, cfg, collective, update, on_epoch, false)
+}
+
+/// [`train_distributed`] continuing from the resumable checkpoint `cfg.train.checkpoint`
+/// (as [`Network::resume`] in one process): rank 0 reads the file and broadcasts its bytes,
+/// and every rank restores the same state (the weights, the update's state, its own sample
+/// order and generator, the history, the best epoch and weights, the early-stopping counter,
+/// the run and the best run so far), then trains on. A run stopped at any epoch (by the
+/// callback, or killed) and resumed from its last checkpoint ends with weights and report
+/// bitwise equal to the uninterrupted run with the same number of ranks. Without the file,
+/// training starts from the beginning. A checkpoint of another run (configuration, network,
+/// number of ranks, rows of a rank, data or an update with state or without) is the same
+/// error on every rank, naming the first difference, with the network unchanged.
+pub fn train_distributed_resume<C, U, F>(
+    net: &mut Network,
+    data: LocalData<'_>,
+    cfg: &DistributedConfig<'_>,
+    collective: &C,
+    update: U,
+    on_epoch: F,
+) -> Result<DistributedReport>
+where
+    C: Collective + ?Sized,
+    U: Update,
+    F: FnMut(&EpochInfo, &Network) -> ControlFlow<()>,
+{
+    train(net, data, cfg, collective, update, on_epoch, true)
+}
+
+/// Where the resumable checkpoints go, with the identity fields of the run.
+struct Saver {
+    path: PathBuf,
+    every: u32,
+    identity: Checkpoint,
+}
+
+/// The position within one run besides the weights, the order, the best weights and the
+/// update's state.
+struct Position {
+    run: u32,
+    /// Epochs done.
+    epoch: u32,
+    rng: SeededRng,
+    history: Vec<EpochInfo>,
+    best_val: f64,
+    best_epoch: u32,
+    since_best: u32,
+}
+
+/// Copies rank `root`'s bytes to every rank (any length; every rank's `bytes` is resized).
+fn broadcast_bytes<C: Collective + ?Sized>(collective: &C, root: usize, bytes: &mut Vec<u8>) {
+    let mut len = (bytes.len() as u64).to_le_bytes();
+    collective.broadcast(root, &mut len);
+    bytes.resize(u64::from_le_bytes(len) as usize, 0);
+    for part in bytes.chunks_mut(1 << 30) {
+        collective.broadcast(root, part);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn train<C, U, F>(
+    net: &mut Network,
+    data: LocalData<'_>,
+    cfg: &DistributedConfig<'_>,
+    collective: &C,
+    mut update: U,
+    mut on_epoch: F,
+    resume: bool,
+) -> Result<DistributedReport>
+where
+    C: Collective + ?Sized,
+    U: Update,
+    F: FnMut(&EpochInfo, &Network) -> ControlFlow<()>,
+{
+    let local = check_local(net, &data, cfg, resume);
     let (scaled, scaled_val) =
         match collective.agree(local.as_ref().map(|_| ()).map_err(Clone::clone)) {
             Ok(()) => local.expect("agreed"),
             Err(e) => return Err(e),
         };
+    let ck_every = cfg
+        .train
+        .checkpoint
+        .as_ref()
+        .map_or(0, |c| u64::from(c.every) + 1);
+    if !collective.all_equal(ck_every) {
+        return Err(Error::InvalidArgument(
+            "the ranks have different checkpoint settings (TrainConfig::checkpoint)".into(),
+        ));
+    }
     if !collective.all_equal(fingerprint(net.weights()))
         || !collective.all_equal(net.layers().len() as u64)
     {
@@ -513,6 +625,97 @@ where
     if total_rows == 0 {
         return Err(Error::InvalidArgument("no rank holds training rows".into()));
     }
+    // the resumable checkpoint: rank 0 checks its path; the identity comes from values every
+    // rank holds alike
+    let saver = match &cfg.train.checkpoint {
+        None => None,
+        Some(ck) => {
+            collective.agree(if me == 0 {
+                check_path(&ck.path)
+            } else {
+                Ok(())
+            })?;
+            let mut prints = vec![0u64; 2 * p];
+            prints[me] = pair_fingerprint(x, y);
+            prints[p + me] = val.map_or(0, |(vx, vy)| pair_fingerprint(vx, vy));
+            collective.allreduce_max(&mut prints);
+            let mut c = config_identity(net, &cfg.train)?;
+            c.put_u64("ranks", p as u64)?;
+            c.put_u64("rows", total_rows)?;
+            c.put_u64("inputs", n_in as u64)?;
+            c.put_u64("outputs", net.num_outputs() as u64)?;
+            c.put_u64("validation_rows", total_val)?;
+            c.put_u64s("rank_rows", &counts[..p])?;
+            c.put_u64s("rank_validation_rows", &counts[p..])?;
+            c.put_u64s("training_data", &prints[..p])?;
+            c.put_u64s("validation_data", &prints[p..])?;
+            c.put_u64(
+                "optimizer_state",
+                u64::from(update.checkpoint_state().is_some()),
+            )?;
+            Some(Saver {
+                path: ck.path.clone(),
+                every: ck.every,
+                identity: c,
+            })
+        }
+    };
+    let offset: usize = counts[..me].iter().map(|&n| n as usize).sum();
+    let restored = match (&saver, resume) {
+        (Some(s), true) => {
+            // rank 0 reads the file and sends its bytes (a flag first: whether it exists)
+            let read = if me == 0 {
+                match std::fs::metadata(&s.path) {
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    _ => Checkpoint::load(&s.path)
+                        .and_then(|c| c.to_bytes())
+                        .map(Some),
+                }
+            } else {
+                Ok(None)
+            };
+            collective.agree(read.as_ref().map(|_| ()).map_err(Clone::clone))?;
+            let read = read.expect("agreed");
+            let mut exists = [u8::from(read.is_some())];
+            collective.broadcast(0, &mut exists);
+            let mut bytes = read.unwrap_or_default();
+            broadcast_bytes(collective, 0, &mut bytes);
+            if exists[0] == 1 {
+                let r = (|| {
+                    let c = Checkpoint::from_bytes(&bytes)?;
+                    c.check_fields(&s.identity)?;
+                    let mut r = restore(
+                        &c,
+                        net,
+                        &cfg.train,
+                        total_rows as usize,
+                        update.checkpoint_state().is_some(),
+                        &format!("order_rng_{me}"),
+                    )?;
+                    if let Some(s) = &mut r.running {
+                        let mine = &s.order[offset..offset + rows];
+                        if mine.iter().any(|&i| i >= rows) {
+                            return Err(Error::Format(format!(
+                                "inconsistent checkpoint: the sample order of rank {me} \
+                                 names a row beyond its {rows} rows"
+                            )));
+                        }
+                        s.order = mine.to_vec();
+                        update.reset();
+                        if let Some((t, s1, s2)) = &s.optimizer {
+                            update.restore_checkpoint_state(*t, s1, s2)?;
+                        }
+                    }
+                    Ok(r)
+                })();
+                collective.agree(r.as_ref().map(|_| ()).map_err(Clone::clone))?;
+                Some(r.expect("agreed"))
+            } else {
+                None
+            }
+        }
+        _ => None,
+    };
     let b = cfg.train.batch_size;
     let ctx = RunContext {
         x,
@@ -526,6 +729,8 @@ where
             .map(|&n| (n as usize).div_ceil(b))
             .max()
             .unwrap_or(0),
+        offset,
+        saver: saver.as_ref(),
         cfg,
     };
     let score = |r: &TrainReport| {
@@ -538,23 +743,70 @@ where
     let mut totals = RunTotals::default();
     let mut best: Option<TrainReport> = None;
     let mut stopped = false;
-    for run in 0..=restarts {
-        if run > 0 {
-            fill_uniform(
-                net.weights_mut(),
-                restart_seed(cfg.train.seed, run),
-                cfg.train.init_range,
-            );
+    let mut first_run = 0;
+    let mut continued = None;
+    if let Some(r) = restored {
+        net.weights_mut().copy_from_slice(&r.weights);
+        if let Some((w, report)) = r.kept {
+            let n = st.kept.len();
+            st.kept.copy_from_slice(&w[..n]);
+            best = Some(report);
         }
+        match r.running {
+            None => first_run = r.run + 1,
+            Some(s) => {
+                first_run = r.run;
+                st.order.copy_from_slice(&s.order);
+                st.best.copy_from_slice(&s.best_weights);
+                continued = Some(Position {
+                    run: r.run,
+                    epoch: s.epoch,
+                    rng: s.rng,
+                    history: s.history,
+                    best_val: s.best_val,
+                    best_epoch: s.best_epoch,
+                    since_best: s.since_best,
+                });
+            }
+        }
+    }
+    for run in first_run..=restarts {
+        let pos = match continued.take() {
+            Some(pos) => pos,
+            None => {
+                if run > 0 {
+                    fill_uniform(
+                        net.weights_mut(),
+                        restart_seed(cfg.train.seed, run),
+                        cfg.train.init_range,
+                    );
+                }
+                // run 0 draws from the streams 2 rank + 1; one rank draws as Network::train
+                st.order.iter_mut().enumerate().for_each(|(i, v)| *v = i);
+                update.reset();
+                Position {
+                    run,
+                    epoch: 0,
+                    rng: SeededRng::new(
+                        cfg.train.seed,
+                        2 * (u64::from(run) * p as u64 + me as u64) + 1,
+                    ),
+                    history: Vec::new(),
+                    best_val: f64::INFINITY,
+                    best_epoch: 0,
+                    since_best: 0,
+                }
+            }
+        };
         let best_score = best.as_ref().map_or(f64::INFINITY, score);
-        let report = ctx.run(
+        let (report, ended) = ctx.run(
             net,
             &mut st,
             collective,
             &mut update,
             &mut on_epoch,
-            run,
-            best_score,
+            pos,
+            (best_score, best.as_ref()),
             &mut totals,
         )?;
         stopped = report.stopped_by_callback;
@@ -562,7 +814,25 @@ where
             if restarts > 0 {
                 st.kept.copy_from_slice(net.weights());
             }
-            best = Some(report);
+            best = Some(TrainReport {
+                stopped_by_callback: false,
+                ..report
+            });
+        }
+        if let (Some(s), true) = (&saver, ended) {
+            let saved = if me == 0 {
+                (|| {
+                    let mut c = s.identity.clone();
+                    c.put_str("phase", "run_done")?;
+                    c.put_u64("run", u64::from(run))?;
+                    c.put_f32s("weights", net.weights())?;
+                    put_kept(&mut c, &st.kept, best.as_ref())?;
+                    c.save(&s.path)
+                })()
+            } else {
+                Ok(())
+            };
+            collective.agree(saved)?;
         }
         if stopped {
             break;
@@ -599,6 +869,9 @@ struct RunContext<'a> {
     total_rows: u64,
     total_val: u64,
     steps_per_epoch: usize,
+    /// This rank's first row in the global row numbering (rank 0's rows first).
+    offset: usize,
+    saver: Option<&'a Saver>,
     cfg: &'a DistributedConfig<'a>,
 }
 
@@ -613,8 +886,80 @@ struct RunTotals {
 }
 
 impl RunContext<'_> {
-    /// One run of at most `epochs` epochs from the network's current weights. The checkpoint
-    /// is written for a kept epoch that beats `best_score`, the score of the earlier runs.
+    /// Writes the resumable checkpoint of a running run, if there is one (collective: rank 0
+    /// gathers every rank's sample order and generator, then writes the file).
+    fn save_running<C, U>(
+        &self,
+        net: &Network,
+        st: &RankState,
+        collective: &C,
+        update: &U,
+        pos: &Position,
+        kept: Option<&TrainReport>,
+    ) -> Result<()>
+    where
+        C: Collective + ?Sized,
+        U: Update,
+    {
+        let Some(saver) = self.saver else {
+            return Ok(());
+        };
+        let (p, me) = (collective.size(), collective.rank());
+        let rows = st.order.len();
+        let mut order = vec![0u64; self.total_rows as usize];
+        for (o, &i) in order[self.offset..self.offset + rows]
+            .iter_mut()
+            .zip(&st.order)
+        {
+            *o = i as u64;
+        }
+        collective.allreduce_max(&mut order);
+        const W: usize = RngState::BYTES / 8;
+        let mut rngs = vec![0u64; W * p];
+        let state = pos.rng.state().to_bytes();
+        for (k, w) in state.chunks_exact(8).enumerate() {
+            rngs[me * W + k] = u64::from_le_bytes(w.try_into().expect("8 bytes"));
+        }
+        collective.allreduce_max(&mut rngs);
+        let saved = if me == 0 {
+            (|| {
+                let mut c = saver.identity.clone();
+                c.put_str("phase", "running")?;
+                c.put_u64("run", u64::from(pos.run))?;
+                c.put_u64("epoch", u64::from(pos.epoch))?;
+                c.put_f32s("weights", net.weights())?;
+                put_kept(&mut c, &st.kept, kept)?;
+                c.put_u64s("order", &order)?;
+                for r in 0..p {
+                    let bytes: Vec<u8> = rngs[r * W..(r + 1) * W]
+                        .iter()
+                        .flat_map(|w| w.to_le_bytes())
+                        .collect();
+                    c.put_bytes(&format!("order_rng_{r}"), &bytes)?;
+                }
+                put_history(&mut c, "", &pos.history)?;
+                c.put_f64("best_validation_error", pos.best_val)?;
+                c.put_u64("best_epoch", u64::from(pos.best_epoch))?;
+                c.put_u64("since_best", u64::from(pos.since_best))?;
+                c.put_f32s("best_weights", &st.best)?;
+                if let Some((t, s1, s2)) = update.checkpoint_state() {
+                    c.put_u64("optimizer_t", t)?;
+                    c.put_f32s("optimizer_s1", s1)?;
+                    c.put_f32s("optimizer_s2", s2)?;
+                }
+                c.save(&saver.path)
+            })()
+        } else {
+            Ok(())
+        };
+        collective.agree(saved)
+    }
+
+    /// The rest of a run of at most `epochs` epochs from the network's current weights and
+    /// `pos` (the order and the update's state set for it). The model file is written for a
+    /// kept epoch that beats `best.0`, the score of the earlier runs, whose best report is
+    /// `best.1`. Returns the run's report and whether the run ended by itself (all epochs, or
+    /// early stopping).
     #[allow(clippy::too_many_arguments)]
     fn run<C, U, F>(
         &self,
@@ -623,10 +968,10 @@ impl RunContext<'_> {
         collective: &C,
         update: &mut U,
         on_epoch: &mut F,
-        run: u32,
-        best_score: f64,
+        mut pos: Position,
+        (best_score, kept): (f64, Option<&TrainReport>),
         totals: &mut RunTotals,
-    ) -> Result<TrainReport>
+    ) -> Result<(TrainReport, bool)>
     where
         C: Collective + ?Sized,
         U: Update,
@@ -634,31 +979,24 @@ impl RunContext<'_> {
     {
         let cfg = &self.cfg.train;
         let (x, y, val) = (self.x, self.y, self.val);
-        let (p, me) = (collective.size(), collective.rank());
+        let me = collective.rank();
         let b = cfg.batch_size;
         let eta = cfg.learning_rate;
         let reg = cfg.regularization;
         let n_in = net.num_inputs();
         let n_out = net.num_outputs();
         let rows = st.order.len();
-        // run 0 draws from the streams 2 rank + 1; one rank draws as Network::train does
-        let mut rng = SeededRng::new(cfg.seed, 2 * (u64::from(run) * p as u64 + me as u64) + 1);
-        st.order.iter_mut().enumerate().for_each(|(i, v)| *v = i);
-        update.reset();
-        let mut history = Vec::new();
-        let mut best_val = f64::INFINITY;
-        let mut best_epoch = 0u32;
-        let mut since_best = 0u32;
         let mut stopped = false;
-        for epoch in 1..=cfg.epochs {
+        let mut ended = false;
+        for epoch in pos.epoch + 1..=cfg.epochs {
             st.snapshot.copy_from_slice(net.weights());
             let rate = cfg.schedule.rate(eta, epoch - 1, cfg.epochs);
             match cfg.order {
                 Order::Sequential => {}
-                Order::Shuffle => rng.shuffle(&mut st.order),
+                Order::Shuffle => pos.rng.shuffle(&mut st.order),
                 Order::RandomPick => {
                     for v in st.order.iter_mut() {
-                        *v = rng.below(rows);
+                        *v = pos.rng.below(rows);
                     }
                 }
             }
@@ -743,37 +1081,43 @@ impl RunContext<'_> {
                 train_error,
                 validation_error,
             };
-            history.push(info);
-            let kept = if self.total_val > 0 {
-                if validation_error < best_val {
-                    best_val = validation_error;
-                    best_epoch = epoch;
-                    since_best = 0;
+            pos.history.push(info);
+            pos.epoch = epoch;
+            let keep = if self.total_val > 0 {
+                if validation_error < pos.best_val {
+                    pos.best_val = validation_error;
+                    pos.best_epoch = epoch;
+                    pos.since_best = 0;
                     st.best.copy_from_slice(net.weights());
                     validation_error < best_score
                 } else {
-                    since_best += 1;
+                    pos.since_best += 1;
                     false
                 }
             } else {
-                best_epoch = epoch;
+                pos.best_epoch = epoch;
                 train_error < best_score
             };
-            if let (Some(path), true) = (self.cfg.checkpoint, kept) {
+            if let (Some(path), true) = (self.cfg.checkpoint, keep) {
                 let saved = if me == 0 { net.save(path) } else { Ok(()) };
                 collective.agree(saved)?;
                 totals.saved = Some(fingerprint(net.weights()));
             }
             let mut stop = [u64::from(on_epoch(&info, net).is_break())];
             collective.allreduce_max(&mut stop);
-            if stop[0] != 0 {
-                stopped = true;
-                break;
+            stopped = stop[0] != 0;
+            ended = epoch == cfg.epochs || (cfg.patience > 0 && pos.since_best >= cfg.patience);
+            if let Some(saver) = self.saver
+                && !ended
+                && (stopped || epoch % saver.every == 0)
+            {
+                self.save_running(net, st, collective, update, &pos, kept)?;
             }
-            if cfg.patience > 0 && since_best >= cfg.patience {
+            if stopped || ended {
                 break;
             }
         }
+        let (history, mut best_epoch) = (pos.history, pos.best_epoch);
         if self.total_val > 0 && best_epoch > 0 {
             net.weights_mut().copy_from_slice(&st.best);
         }
@@ -785,15 +1129,16 @@ impl RunContext<'_> {
             best_epoch = h.epoch;
             h
         };
-        Ok(TrainReport {
+        let report = TrainReport {
             epochs_run,
             best_epoch,
             train_error: h.train_error,
             validation_error: h.validation_error,
             history,
-            run,
+            run: pos.run,
             stopped_by_callback: stopped,
-        })
+        };
+        Ok((report, ended))
     }
 }
 

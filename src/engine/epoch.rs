@@ -9,7 +9,7 @@ use super::batched::Gemm;
 use super::config::{EpochInfo, Order, TrainConfig, TrainReport};
 use super::evaluate::Evaluator;
 use super::plan::{TrainPath, build_pool};
-use super::resume::{Restored, Saver, put_history, put_report, restore};
+use super::resume::{self, Restored, Saver, put_history, restore};
 use super::step::{Accumulated, FusedSgd, PerSample, Sets, Step};
 use super::update::{Sgd, Stateful};
 use crate::checkpoint::Checkpoint;
@@ -260,16 +260,7 @@ struct Context<'a, 'b> {
 }
 
 fn put_kept(c: &mut Checkpoint, kept: &Kept) -> Result<()> {
-    match &kept.report {
-        Some(r) => {
-            c.put_u64("has_kept", 1)?;
-            if !kept.weights.is_empty() {
-                c.put_f32s("kept_weights", &kept.weights)?;
-            }
-            put_report(c, "kept_", r)
-        }
-        None => c.put_u64("has_kept", 0),
-    }
+    resume::put_kept(c, &kept.weights, kept.report.as_ref())
 }
 
 /// Every run of a training call (the given weights, then `cfg.restarts` re-initializations),
@@ -422,5 +413,5 @@ fn load(
     }
     let c = Checkpoint::load(&saver.path)?;
     c.check_fields(&saver.identity)?;
-    restore(&c, net, cfg, rows, has_state).map(Some)
+    restore(&c, net, cfg, rows, has_state, "order_rng").map(Some)
 }

@@ -33,7 +33,9 @@ pub(crate) use batched::BatchTrainer;
 pub(crate) use epoch::restart_seed;
 pub(crate) use evaluate::Evaluator;
 pub(crate) use plan::use_gemm;
-pub(crate) use resume::data_fingerprint;
+pub(crate) use resume::{
+    check_path, config_identity, data_fingerprint, pair_fingerprint, put_history, put_kept, restore,
+};
 
 use crate::error::{Error, Result};
 use crate::gradient::{check_xy, scaled_copies};

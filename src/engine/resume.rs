@@ -13,7 +13,7 @@
 //!   and weights, the early-stopping counter and the optimizer's step counter and vectors;
 //!   with restarts, the best run's weights and report so far.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::config::{EpochInfo, TrainConfig, TrainReport};
 use super::step::Sets;
@@ -47,8 +47,13 @@ fn scaling_fingerprint(net: &Network) -> u64 {
     }
 }
 
-/// The identity fields of a run: what a checkpoint must match to be resumed by it.
-pub(crate) fn identity(net: &Network, sets: &Sets, cfg: &TrainConfig) -> Result<Checkpoint> {
+/// The fingerprint of a data set's inputs and targets.
+pub(crate) fn pair_fingerprint(x: &[f32], y: &[f32]) -> u64 {
+    data_fingerprint(x) ^ data_fingerprint(y).rotate_left(1)
+}
+
+/// The identity fields of a run's configuration and network (not its data).
+pub(crate) fn config_identity(net: &Network, cfg: &TrainConfig) -> Result<Checkpoint> {
     let mut c = Checkpoint::new();
     c.put_str("content", "nnet training run")?;
     c.put_f64("learning_rate", f64::from(cfg.learning_rate))?;
@@ -66,22 +71,22 @@ pub(crate) fn identity(net: &Network, sets: &Sets, cfg: &TrainConfig) -> Result<
     c.put_u64s("layers", &layers)?;
     c.put_str("output", &format!("{:?}", net.output()))?;
     c.put_u64("scaling", scaling_fingerprint(net))?;
-    let (n_in, n_out) = (net.num_inputs(), net.num_outputs());
+    Ok(c)
+}
+
+/// The identity fields of a run: what a checkpoint must match to be resumed by it.
+pub(crate) fn identity(net: &Network, sets: &Sets, cfg: &TrainConfig) -> Result<Checkpoint> {
+    let mut c = config_identity(net, cfg)?;
+    let n_in = net.num_inputs();
     c.put_u64("rows", (sets.x.len() / n_in) as u64)?;
     c.put_u64("inputs", n_in as u64)?;
-    c.put_u64("outputs", n_out as u64)?;
+    c.put_u64("outputs", net.num_outputs() as u64)?;
     let (vrows, vprint) = match sets.val {
-        Some((vx, vy)) => (
-            (vx.len() / n_in) as u64,
-            data_fingerprint(vx) ^ data_fingerprint(vy).rotate_left(1),
-        ),
+        Some((vx, vy)) => ((vx.len() / n_in) as u64, pair_fingerprint(vx, vy)),
         None => (0, 0),
     };
     c.put_u64("validation_rows", vrows)?;
-    c.put_u64(
-        "training_data",
-        data_fingerprint(sets.x) ^ data_fingerprint(sets.y).rotate_left(1),
-    )?;
+    c.put_u64("training_data", pair_fingerprint(sets.x, sets.y))?;
     c.put_u64("validation_data", vprint)?;
     Ok(c)
 }
@@ -101,27 +106,52 @@ impl Saver {
             return Ok(None);
         };
         let path = ck.path.clone();
-        if path.is_dir() {
-            return Err(Error::Io(format!(
-                "the checkpoint path {} is a directory",
-                path.display()
-            )));
-        }
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        if !dir.is_dir() {
-            return Err(Error::Io(format!(
-                "the directory of the checkpoint {} does not exist",
-                path.display()
-            )));
-        }
+        check_path(&path)?;
         Ok(Some(Saver {
             path,
             every: ck.every,
             identity: identity(net, sets, cfg)?,
         }))
+    }
+}
+
+/// Errors when the directory of checkpoint `path` does not exist or `path` is a directory.
+pub(crate) fn check_path(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        return Err(Error::Io(format!(
+            "the checkpoint path {} is a directory",
+            path.display()
+        )));
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        return Err(Error::Io(format!(
+            "the directory of the checkpoint {} does not exist",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Puts the best run so far (`None`: no run has ended yet): its report, and its weights when
+/// `weights` is not empty (with restarts).
+pub(crate) fn put_kept(
+    c: &mut Checkpoint,
+    weights: &[f32],
+    report: Option<&TrainReport>,
+) -> Result<()> {
+    match report {
+        Some(r) => {
+            c.put_u64("has_kept", 1)?;
+            if !weights.is_empty() {
+                c.put_f32s("kept_weights", weights)?;
+            }
+            put_report(c, "kept_", r)
+        }
+        None => c.put_u64("has_kept", 0),
     }
 }
 
@@ -216,14 +246,16 @@ fn weights_field(c: &Checkpoint, name: &str, d: usize) -> Result<Vec<f32>> {
     Ok(w.to_vec())
 }
 
-/// Reads the state of checkpoint `c` of a run of `net` with `cfg` on `rows` rows; its
-/// identity has been checked.
+/// Reads the state of checkpoint `c` of a run of `net` with `cfg` on `rows` rows (the sample
+/// order's length), the order's generator from field `rng_field`; its identity has been
+/// checked.
 pub(crate) fn restore(
     c: &Checkpoint,
     net: &Network,
     cfg: &TrainConfig,
     rows: usize,
     optimizer: bool,
+    rng_field: &str,
 ) -> Result<Restored> {
     let d = net.num_weights();
     let run = c.get_u32("run")?;
@@ -283,7 +315,7 @@ pub(crate) fn restore(
             };
             Some(RunningState {
                 epoch,
-                rng: c.get_rng("order_rng")?,
+                rng: c.get_rng(rng_field)?,
                 order: order.iter().map(|&i| i as usize).collect(),
                 history,
                 best_val: c.get_f64("best_validation_error")?,

@@ -9,8 +9,8 @@ use nnet::distributed::{
     self, Collective, DistributedConfig, DistributedReport, LocalData, Shard, fingerprint,
 };
 use nnet::{
-    EpochInfo, Error, Network, Optimizer, OptimizerState, Order, Output, Regularization, Schedule,
-    TrainConfig, TrainPath,
+    Checkpointing, EpochInfo, Error, Network, Optimizer, OptimizerState, Order, Output,
+    Regularization, Schedule, TrainConfig, TrainPath, TrainReport,
 };
 
 /// Rows of the training and the validation set (divisible by 1, 2 and 4 ranks).
@@ -142,6 +142,9 @@ pub fn run_all(c: &dyn Collective) {
     restarts_stop_on_a_callback(c);
     matrix_products_equal_single_process(c, None, Regularization::none());
     matrix_products_equal_single_process(c, Some(Optimizer::momentum()), Regularization::l2(1e-3));
+    resumed_run_equals_uninterrupted(c, None);
+    resumed_run_equals_uninterrupted(c, Some(Optimizer::momentum()));
+    mismatched_checkpoint_is_refused(c);
 }
 
 fn identical_and_repeatable(c: &dyn Collective) {
@@ -709,5 +712,197 @@ fn matrix_products_equal_single_process(
             "matrix-product gradient sums ({what}): equal to one process to {d:.1e} after 3 \
              epochs"
         ),
+    );
+}
+
+/// The settings of the resume checks: shuffled rows, validation with patience 2, a step
+/// schedule, 3 runs of at most 6 epochs, a resumable checkpoint every 2 epochs.
+fn resume_config(optimizer: Option<Optimizer>, path: &std::path::Path, seed: u64) -> TrainConfig {
+    TrainConfig {
+        epochs: 6,
+        order: Order::Shuffle,
+        seed,
+        checkpoint: Some(Checkpointing {
+            path: path.to_path_buf(),
+            every: 2,
+        }),
+        ..restart_config(optimizer)
+    }
+}
+
+/// Trains this rank's shards with validation (resuming from the checkpoint with `resume`),
+/// the callback stopping at its `stop_at`-th call; returns the network, the report and the
+/// epochs the callback saw.
+fn train_resumable(
+    c: &dyn Collective,
+    cfg: &TrainConfig,
+    optimizer: Option<Optimizer>,
+    resume: bool,
+    stop_at: Option<usize>,
+) -> (Network, nnet::Result<TrainReport>, Vec<EpochInfo>) {
+    let (x, y) = data(ROWS, 1);
+    let (vx, vy) = data(VAL_ROWS, 2);
+    let shard = Shard::of(c, ROWS).unwrap();
+    let vshard = Shard::of(c, VAL_ROWS).unwrap();
+    let local = LocalData {
+        x: shard.slice(&x, LAYERS[0]).unwrap(),
+        y: shard.slice(&y, LAYERS[2]).unwrap(),
+        validation: Some((
+            vshard.slice(&vx, LAYERS[0]).unwrap(),
+            vshard.slice(&vy, LAYERS[2]).unwrap(),
+        )),
+    };
+    let dcfg = DistributedConfig {
+        train: cfg.clone(),
+        checkpoint: None,
+    };
+    let mut net = network();
+    let mut seen = Vec::new();
+    let on_epoch = |info: &EpochInfo, net: &Network| {
+        seen.push(*info);
+        assert!(c.all_equal(fingerprint(net.weights())));
+        if Some(seen.len()) == stop_at {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    };
+    let train = if resume {
+        distributed::train_distributed_resume
+    } else {
+        distributed::train_distributed
+    };
+    let r = match optimizer {
+        None => train(&mut net, local, &dcfg, c, distributed::sgd, on_epoch),
+        Some(o) => {
+            let state = OptimizerState::for_network(o, &network()).unwrap();
+            distributed_with_state(resume, &mut net, local, &dcfg, c, state, on_epoch)
+        }
+    };
+    (net, r.map(|r| r.report), seen)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn distributed_with_state<F>(
+    resume: bool,
+    net: &mut Network,
+    local: LocalData<'_>,
+    dcfg: &DistributedConfig<'_>,
+    c: &dyn Collective,
+    state: OptimizerState,
+    on_epoch: F,
+) -> nnet::Result<DistributedReport>
+where
+    F: FnMut(&EpochInfo, &Network) -> ControlFlow<()>,
+{
+    if resume {
+        distributed::train_distributed_resume(net, local, dcfg, c, state, on_epoch)
+    } else {
+        distributed::train_distributed(net, local, dcfg, c, state, on_epoch)
+    }
+}
+
+/// The report's fields with its floats as bits.
+fn report_bits(r: &TrainReport) -> String {
+    let h: Vec<(u32, u64, u64)> = r
+        .history
+        .iter()
+        .map(|e| {
+            (
+                e.epoch,
+                e.train_error.to_bits(),
+                e.validation_error.to_bits(),
+            )
+        })
+        .collect();
+    format!(
+        "{} {} {} {} {} {} {h:?}",
+        r.epochs_run,
+        r.best_epoch,
+        r.run,
+        r.train_error.to_bits(),
+        r.validation_error.to_bits(),
+        r.stopped_by_callback
+    )
+}
+
+/// A run stopped by the callback after epoch k (in the first run and in a restart), then
+/// resumed from rank 0's checkpoint, ends with the weights, report and callback epochs of the
+/// uninterrupted run bit for bit (every rank restores its own sample order and generator).
+fn resumed_run_equals_uninterrupted(c: &dyn Collective, optimizer: Option<Optimizer>) {
+    let path = checkpoint_path(c, "resume");
+    let cfg = resume_config(optimizer, &path, 5);
+    let (full, full_report, full_seen) = train_resumable(c, &cfg, optimizer, false, None);
+    let full_report = full_report.unwrap();
+    assert!(full_seen.len() > 6, "{optimizer:?}: more than one run");
+    // resuming without the file starts from the beginning
+    if c.rank() == 0 {
+        std::fs::remove_file(&path).unwrap();
+    }
+    let (fresh, fresh_report, _) = train_resumable(c, &cfg, optimizer, true, None);
+    assert_eq!(fresh.weights(), full.weights(), "{optimizer:?}: no file");
+    assert_eq!(
+        report_bits(&fresh_report.unwrap()),
+        report_bits(&full_report)
+    );
+    for stop_at in [3, 5, full_seen.len() - 2] {
+        if c.rank() == 0 {
+            std::fs::remove_file(&path).unwrap();
+        }
+        let (_, stopped, mut seen) = train_resumable(c, &cfg, optimizer, false, Some(stop_at));
+        assert!(stopped.unwrap().stopped_by_callback);
+        let (resumed, report, rest) = train_resumable(c, &cfg, optimizer, true, None);
+        let what = format!("{optimizer:?}, stopped after epoch {stop_at} of all runs");
+        assert_eq!(resumed.weights(), full.weights(), "{what}");
+        assert!(c.all_equal(fingerprint(resumed.weights())));
+        assert_eq!(
+            report_bits(&report.unwrap()),
+            report_bits(&full_report),
+            "{what}"
+        );
+        seen.extend(rest);
+        assert_eq!(format!("{seen:?}"), format!("{full_seen:?}"), "{what}");
+    }
+    if c.rank() == 0 {
+        std::fs::remove_file(&path).unwrap();
+    }
+    say(
+        c,
+        &format!(
+            "resumed from rank 0's checkpoint ({optimizer:?}): weights and report equal to the \
+             uninterrupted run bit for bit"
+        ),
+    );
+}
+
+/// A checkpoint of another run (another seed) is refused with the same error on every rank,
+/// the network unchanged.
+fn mismatched_checkpoint_is_refused(c: &dyn Collective) {
+    let path = checkpoint_path(c, "mismatch");
+    let cfg = resume_config(None, &path, 5);
+    let (_, r, _) = train_resumable(c, &cfg, None, false, Some(3));
+    assert!(r.unwrap().stopped_by_callback);
+    let other = resume_config(None, &path, 6);
+    let (net, r, seen) = train_resumable(c, &other, None, true, None);
+    let e = r.unwrap_err();
+    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    assert!(
+        e.message()
+            .contains("`seed` is 5 in the checkpoint, 6 in this run"),
+        "{e}"
+    );
+    assert!(c.all_equal(fingerprint_str(&e.to_string())), "{e}");
+    assert_eq!(net.weights(), network().weights());
+    assert!(seen.is_empty());
+    // an update with state does not resume a checkpoint of plain SGD
+    let (_, r, _) = train_resumable(c, &cfg, Some(Optimizer::momentum()), true, None);
+    let e = r.unwrap_err();
+    assert!(e.message().contains("`optimizer_state`"), "{e}");
+    if c.rank() == 0 {
+        std::fs::remove_file(&path).unwrap();
+    }
+    say(
+        c,
+        "a checkpoint of another run: the same error on every rank",
     );
 }
