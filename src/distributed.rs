@@ -12,6 +12,12 @@
 //! - [`train_distributed`]: the training loop (early stopping, restarts, the learning-rate
 //!   schedule, the callback and the checkpoint as in [`Network::train`]); the update is a
 //!   parameter ([`Update`]: [`sgd`], an [`OptimizerState`], or a closure).
+//! - Checkpoints: with `cfg.train.checkpoint` ([`crate::Checkpointing`]) rank 0 writes the
+//!   engine's resumable checkpoint (SPEC section 7) at the same epochs as [`Network::train`]
+//!   (every k-th epoch, the callback's stop, the end of each run), and
+//!   [`train_distributed_resume`] continues from it on every rank, as [`Network::resume`]
+//!   does in one process. [`DistributedConfig::checkpoint`] is a separate, plain model file
+//!   of the kept weights.
 //!
 //! # Determinism and the single-process run
 //!
@@ -281,7 +287,9 @@ pub struct DistributedConfig<'a> {
     /// Where rank 0 saves the model after every epoch whose weights it keeps (the best
     /// validation epoch, or every epoch without validation rows) when they beat the earlier
     /// runs' best; with restarts, the kept network once more at the end when a later run wrote
-    /// the file last. A failed save is an error on every rank.
+    /// the file last. A failed save is an error on every rank. This is a model file
+    /// ([`Network::load`]), not a checkpoint to resume from: that is `train.checkpoint`
+    /// ([`train_distributed_resume`]); both may be set, to different paths.
     pub checkpoint: Option<&'a Path>,
 }
 
@@ -429,10 +437,20 @@ fn check_rows(net: &Network, x: &[f32], y: &[f32], what: &str) -> Result<usize> 
 /// (`cfg.train.schedule`). An epoch has as many steps as the longest shard needs; a rank
 /// whose rows are used up adds zeros.
 ///
-/// `E_in`, `E_val`, early stopping, the callback's decision to stop and the checkpoint come
+/// `E_in`, `E_val`, early stopping, the callback's decision to stop and the checkpoints come
 /// from values summed over ranks, so every rank takes the same decisions; `on_epoch` is
 /// called on every rank with the same values (write files from rank 0 only). The weights the
 /// network ends with are, as in [`Network::train`], those of the best validation epoch.
+///
+/// With `cfg.train.checkpoint`, rank 0 writes a resumable checkpoint (replaced atomically)
+/// after every `every`-th epoch, after the epoch the callback stops at, and at the end of
+/// each run, as [`Network::train`] does: the weights (the same on every rank), the update's
+/// state ([`Update::checkpoint_state`]), every rank's sample order and generator (gathered
+/// by a collective), the history, the best validation error, epoch and weights, the
+/// early-stopping counter, the run and the best run so far, with the run's identity
+/// (configuration, network, number of ranks, rows and data fingerprint of every rank).
+/// [`train_distributed_resume`] continues from it. A save that fails on rank 0 is an error on
+/// every rank.
 ///
 /// Restarts run as in [`Network::train`]: after the run from the given weights, each of the
 /// `cfg.train.restarts` runs re-initializes the weights uniformly in
