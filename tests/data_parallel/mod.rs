@@ -901,6 +901,17 @@ fn mismatched_checkpoint_is_refused(c: &dyn Collective) {
     if c.rank() == 0 {
         std::fs::remove_file(&path).unwrap();
     }
+    // resuming needs a checkpoint path
+    let none = TrainConfig {
+        checkpoint: None,
+        ..cfg
+    };
+    let (_, r, _) = train_resumable(c, &none, None, true, None);
+    let e = r.unwrap_err();
+    assert!(
+        e.message().contains("resuming needs a checkpoint path"),
+        "{e}"
+    );
     say(
         c,
         "a checkpoint of another run: the same error on every rank",
