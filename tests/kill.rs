@@ -3,7 +3,7 @@
 //! epoch and resumes from it on every start; the parent kills it at seeded pseudo-random
 //! moments (right after the start, in an epoch, in the middle of a checkpoint write),
 //! starts it again, and once it finishes compares its weights and report bit for bit with an
-//! uninterrupted run. Several optimizers, per-sample and batched paths, early stopping with
+//! uninterrupted run. Every optimizer on the per-sample and the batched path, early stopping with
 //! a validation set and a restart.
 #![cfg(unix)]
 
@@ -26,45 +26,45 @@ const VAL_ROWS: usize = 150;
 const KILLS_PER_CONFIG: usize = 5;
 
 struct Case {
-    name: &'static str,
+    name: String,
     optimizer: Optimizer,
     batch: usize,
     learning_rate: f32,
 }
 
+/// Every optimizer on the per-sample path (batch 1) and on the batched (matrix-product)
+/// path, and iRPROP- at its full batch.
 fn cases() -> Vec<Case> {
-    vec![
-        Case {
-            name: "sgd per-sample",
-            optimizer: Optimizer::Sgd,
+    // (name, optimizer, per-sample rate, batched rate)
+    let optimizers: [(&'static str, Optimizer, f32, f32); 5] = [
+        ("sgd", Optimizer::Sgd, 0.01, 0.1),
+        ("momentum", Optimizer::momentum(), 0.002, 0.02),
+        ("nesterov", Optimizer::nesterov(), 0.002, 0.02),
+        ("adam", Optimizer::adam(), 0.002, 0.005),
+        ("adamw", Optimizer::adamw(), 0.002, 0.005),
+    ];
+    let mut cases = Vec::new();
+    for (name, optimizer, per_sample, batched) in optimizers {
+        cases.push(Case {
+            name: format!("{name} per-sample"),
+            optimizer,
             batch: 1,
-            learning_rate: 0.01,
-        },
-        Case {
-            name: "adam per-sample",
-            optimizer: Optimizer::adam(),
-            batch: 1,
-            learning_rate: 0.002,
-        },
-        Case {
-            name: "sgd batched",
-            optimizer: Optimizer::Sgd,
+            learning_rate: per_sample,
+        });
+        cases.push(Case {
+            name: format!("{name} batched"),
+            optimizer,
             batch: 32,
-            learning_rate: 0.1,
-        },
-        Case {
-            name: "momentum batched",
-            optimizer: Optimizer::momentum(),
-            batch: 32,
-            learning_rate: 0.02,
-        },
-        Case {
-            name: "rprop full-batch",
-            optimizer: Optimizer::rprop(),
-            batch: TRAIN_ROWS,
-            learning_rate: 0.01,
-        },
-    ]
+            learning_rate: batched,
+        });
+    }
+    cases.push(Case {
+        name: "rprop full-batch".into(),
+        optimizer: Optimizer::rprop(),
+        batch: TRAIN_ROWS,
+        learning_rate: 0.01,
+    });
+    cases
 }
 
 fn config(case: &Case, path: &Path) -> TrainConfig {
