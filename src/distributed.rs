@@ -59,7 +59,7 @@ use crate::checkpoint::Checkpoint;
 use crate::engine::{BatchTrainer, Evaluator, restart_seed, use_gemm};
 use crate::engine::{EpochInfo, Order, TrainConfig, TrainReport};
 use crate::engine::{
-    check_path, config_identity, pair_fingerprint, put_history, put_kept, restore,
+    RunPosition, check_path, config_identity, pair_fingerprint, put_history, put_kept, restore,
 };
 use crate::error::{Error, Result, check_finite, try_zeroed};
 use crate::gradient::{Backprop, add_regularizer_gradient, check_xy, scaled_copies};
@@ -533,19 +533,6 @@ struct Saver {
     identity: Checkpoint,
 }
 
-/// The position within one run besides the weights, the order, the best weights and the
-/// update's state.
-struct Position {
-    run: u32,
-    /// Epochs done.
-    epoch: u32,
-    rng: SeededRng,
-    history: Vec<EpochInfo>,
-    best_val: f64,
-    best_epoch: u32,
-    since_best: u32,
-}
-
 /// Copies rank `root`'s bytes to every rank (any length; every rank's `bytes` is resized).
 fn broadcast_bytes<C: Collective + ?Sized>(collective: &C, root: usize, bytes: &mut Vec<u8>) {
     let mut len = (bytes.len() as u64).to_le_bytes();
@@ -764,29 +751,11 @@ where
     let mut first_run = 0;
     let mut continued = None;
     if let Some(r) = restored {
-        net.weights_mut().copy_from_slice(&r.weights);
-        if let Some((w, report)) = r.kept {
-            let n = st.kept.len();
-            st.kept.copy_from_slice(&w[..n]);
-            best = Some(report);
-        }
-        match r.running {
-            None => first_run = r.run + 1,
-            Some(s) => {
-                first_run = r.run;
-                st.order.copy_from_slice(&s.order);
-                st.best.copy_from_slice(&s.best_weights);
-                continued = Some(Position {
-                    run: r.run,
-                    epoch: s.epoch,
-                    rng: s.rng,
-                    history: s.history,
-                    best_val: s.best_val,
-                    best_epoch: s.best_epoch,
-                    since_best: s.since_best,
-                });
-            }
-        }
+        let (first, position, report) =
+            r.apply(net.weights_mut(), &mut st.order, &mut st.best, &mut st.kept);
+        first_run = first;
+        continued = position;
+        best = report;
     }
     for run in first_run..=restarts {
         let pos = match continued.take() {
@@ -802,7 +771,7 @@ where
                 // run 0 draws from the streams 2 rank + 1; one rank draws as Network::train
                 st.order.iter_mut().enumerate().for_each(|(i, v)| *v = i);
                 update.reset();
-                Position {
+                RunPosition {
                     run,
                     epoch: 0,
                     rng: SeededRng::new(
@@ -912,7 +881,7 @@ impl RunContext<'_> {
         st: &RankState,
         collective: &C,
         update: &U,
-        pos: &Position,
+        pos: &RunPosition,
         kept: Option<&TrainReport>,
     ) -> Result<()>
     where
@@ -986,7 +955,7 @@ impl RunContext<'_> {
         collective: &C,
         update: &mut U,
         on_epoch: &mut F,
-        mut pos: Position,
+        mut pos: RunPosition,
         (best_score, kept): (f64, Option<&TrainReport>),
         totals: &mut RunTotals,
     ) -> Result<(TrainReport, bool)>

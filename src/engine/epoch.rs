@@ -9,7 +9,7 @@ use super::batched::Gemm;
 use super::config::{EpochInfo, Order, TrainConfig, TrainReport};
 use super::evaluate::Evaluator;
 use super::plan::{TrainPath, build_pool};
-use super::resume::{self, Restored, Saver, put_history, restore};
+use super::resume::{self, Restored, RunPosition, Saver, put_history, restore};
 use super::step::{Accumulated, FusedSgd, PerSample, Sets, Step};
 use super::update::{Sgd, Stateful};
 use crate::checkpoint::Checkpoint;
@@ -47,19 +47,6 @@ fn make_step(
         TrainPath::Accumulated => Box::new(Accumulated::new(net, batch, eta, reg, Sgd)?),
         TrainPath::Gemm => Box::new(Gemm::new(net, batch, threads, eta, reg, None)?),
     })
-}
-
-/// The position within one run: what its next epoch depends on besides the weights, the
-/// order, the best weights and the optimizer state (held by the [`Trainer`]).
-struct RunState {
-    run: u32,
-    /// Epochs done.
-    epoch: u32,
-    rng: SeededRng,
-    history: Vec<EpochInfo>,
-    best_val: f64,
-    best_epoch: u32,
-    since_best: u32,
 }
 
 /// The best run so far of a training call with its weights (kept only with restarts).
@@ -101,10 +88,10 @@ impl Trainer {
     }
 
     /// The start of run `run`: the order in row order, the optimizer state zero.
-    fn begin(&mut self, cfg: &TrainConfig, run: u32) -> RunState {
+    fn begin(&mut self, cfg: &TrainConfig, run: u32) -> RunPosition {
         self.order.iter_mut().enumerate().for_each(|(i, v)| *v = i);
         self.step.reset();
-        RunState {
+        RunPosition {
             run,
             epoch: 0,
             rng: SeededRng::new(cfg.seed, 2 * run as u64 + 1),
@@ -120,7 +107,7 @@ impl Trainer {
         &mut self,
         saver: &Saver,
         net: &Network,
-        state: &RunState,
+        state: &RunPosition,
         kept: &Kept,
     ) -> Result<()> {
         let mut c = saver.identity.clone();
@@ -154,7 +141,7 @@ impl Trainer {
         net: &mut Network,
         sets: &Sets,
         cfg: &TrainConfig,
-        mut state: RunState,
+        mut state: RunPosition,
         ctx: &mut Context,
     ) -> Result<(TrainReport, bool)> {
         let rows = self.order.len();
@@ -311,28 +298,15 @@ pub(crate) fn train(
         {
             o.restore_raw(*t, s1, s2)?;
         }
-        net.weights_mut().copy_from_slice(&r.weights);
-        if let Some((w, report)) = r.kept {
-            kept.weights.copy_from_slice(&w[..kept_len]);
-            kept.report = Some(report);
-        }
-        match r.running {
-            None => first_run = r.run + 1,
-            Some(s) => {
-                first_run = r.run;
-                trainer.order.copy_from_slice(&s.order);
-                trainer.best.copy_from_slice(&s.best_weights);
-                continued = Some(RunState {
-                    run: r.run,
-                    epoch: s.epoch,
-                    rng: s.rng,
-                    history: s.history,
-                    best_val: s.best_val,
-                    best_epoch: s.best_epoch,
-                    since_best: s.since_best,
-                });
-            }
-        }
+        let (first, position, report) = r.apply(
+            net.weights_mut(),
+            &mut trainer.order,
+            &mut trainer.best,
+            &mut kept.weights,
+        );
+        first_run = first;
+        continued = position;
+        kept.report = report;
     }
     let mut stopped_any = false;
     for run in first_run..=cfg.restarts {

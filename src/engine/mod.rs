@@ -34,7 +34,8 @@ pub(crate) use epoch::restart_seed;
 pub(crate) use evaluate::Evaluator;
 pub(crate) use plan::use_gemm;
 pub(crate) use resume::{
-    check_path, config_identity, data_fingerprint, pair_fingerprint, put_history, put_kept, restore,
+    RunPosition, check_path, config_identity, data_fingerprint, pair_fingerprint, put_history,
+    put_kept, restore,
 };
 
 use crate::error::{Error, Result};

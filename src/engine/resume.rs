@@ -238,6 +238,58 @@ pub(crate) struct Restored {
     pub(crate) kept: Option<(Vec<f32>, TrainReport)>,
 }
 
+/// The position within one run: what its next epoch depends on besides the weights, the
+/// order, the best weights and the update's state. The one-process and the distributed
+/// epoch loops both carry it.
+pub(crate) struct RunPosition {
+    pub(crate) run: u32,
+    /// Epochs done.
+    pub(crate) epoch: u32,
+    pub(crate) rng: SeededRng,
+    pub(crate) history: Vec<EpochInfo>,
+    pub(crate) best_val: f64,
+    pub(crate) best_epoch: u32,
+    pub(crate) since_best: u32,
+}
+
+impl Restored {
+    /// Puts what a checkpoint restores (the update's state aside) into a training call's
+    /// buffers: the network's `weights`, the sample `order`, the run's `best` weights and the
+    /// best run's `kept` weights (empty without restarts). Returns the first run to train, the
+    /// position within it when it was running, and the best run's report so far.
+    pub(crate) fn apply(
+        self,
+        weights: &mut [f32],
+        order: &mut [usize],
+        best: &mut [f32],
+        kept: &mut [f32],
+    ) -> (u32, Option<RunPosition>, Option<TrainReport>) {
+        weights.copy_from_slice(&self.weights);
+        let kept_report = self.kept.map(|(w, report)| {
+            let n = kept.len();
+            kept.copy_from_slice(&w[..n]);
+            report
+        });
+        match self.running {
+            None => (self.run + 1, None, kept_report),
+            Some(s) => {
+                order.copy_from_slice(&s.order);
+                best.copy_from_slice(&s.best_weights);
+                let position = RunPosition {
+                    run: self.run,
+                    epoch: s.epoch,
+                    rng: s.rng,
+                    history: s.history,
+                    best_val: s.best_val,
+                    best_epoch: s.best_epoch,
+                    since_best: s.since_best,
+                };
+                (self.run, Some(position), kept_report)
+            }
+        }
+    }
+}
+
 fn weights_field(c: &Checkpoint, name: &str, d: usize) -> Result<Vec<f32>> {
     let w = c.get_f32s_len(name, d)?;
     if !w.iter().all(|v| v.is_finite()) {
